@@ -1,0 +1,2 @@
+// Public API of src/attacks: explicit named re-exports are added here as the area grows.
+export {};
