@@ -34,3 +34,6 @@ export * from './metrics/index.js';
 export * from './projection/index.js';
 export * from './report/index.js';
 export * from './models/index.js';
+export { NORMALIZATION, CLASS_NAMES } from './data/normalization.js';
+export type { Normalization } from './data/normalization.js';
+export type { DatasetName, ImageSet } from './data/types.js';

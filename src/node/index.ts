@@ -9,3 +9,6 @@
  * @module
  */
 export { packageRoot } from './package-root.js';
+export * from '../backend/index.js';
+export * from '../data/index.js';
+export * from '../models/node.js';

@@ -1,0 +1,2 @@
+// Node-only data loaders: re-exported by src/node/index.ts.
+export {};
