@@ -25,6 +25,8 @@ if (typeof args.suite === 'string') {
   const suite = (await import(join(here, `${args.suite}.bench.js`))) as Suite;
   await suite.run(args);
   emit({ bench: 'suite-done', suite: args.suite, seconds: (performance.now() - t0) / 1000, peakRssMB: peakRssMB() });
+  // Threaded wasm keeps worker threads alive: end the child explicitly once its suite is done.
+  process.exit(0);
 } else {
   const only = typeof args.only === 'string' ? args.only.split(',') : undefined;
   const suites = readdirSync(here)

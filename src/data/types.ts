@@ -19,4 +19,13 @@ export interface ImageSet {
   shape: [number, number, number, number];
   /** Class names, index = label. */
   classNames: readonly string[];
+  /** The data set the images come from, when a loader made the set. */
+  dataset?: DatasetName;
+  /** The split the images come from, when a loader made the set. */
+  split?: 'train' | 'test';
+  /**
+   * Present when only part of the split was taken: how, how many, the seed used (stratified
+   * sampling) and the indices taken into the full split, ascending.
+   */
+  subset?: { mode: 'first' | 'stratified'; count: number; seed?: number; indices: Int32Array };
 }

@@ -4,7 +4,7 @@
  * @example
  * ```ts
  * import { loadMnist } from 'ae-manifold/node';
- * const { test } = await loadMnist();
+ * const test = await loadMnist({ split: 'test' });
  * ```
  * @module
  */

@@ -1,0 +1,55 @@
+/**
+ * Registers the wasm kernels of ae-manifold: the missing `Conv2DBackpropFilter` always, and the
+ * faster replacements (`Conv2DBackpropInput`, `BatchMatMul`, `MaxPoolGrad`, `Sum`, and copy-free `Identity`/`Cast`) when asked. Idempotent.
+ * @module
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
+import { aliasConfig } from './alias.js';
+import { batchMatMulConfig } from './batch-mat-mul.js';
+import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
+import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
+import { maxPoolGradConfig } from './max-pool-grad.js';
+import { sumConfig } from './sum.js';
+
+/** Every kernel ae-manifold may register on wasm. */
+export const WASM_KERNEL_NAMES = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Sum', 'Identity', 'Cast'] as const;
+
+const ours = new WeakSet<KernelFunc>();
+
+function register(config: KernelConfig): void {
+  ours.add(config.kernelFunc);
+  tf.registerKernel(config);
+}
+
+function replace(name: string, make: (stock: KernelConfig) => KernelConfig): boolean {
+  const stock = tf.getKernel(name, 'wasm');
+  if (!stock || ours.has(stock.kernelFunc)) return false;
+  const config = make(stock);
+  tf.unregisterKernel(name, 'wasm');
+  register(config);
+  return true;
+}
+
+/** Whether the kernel registered for `name` on wasm is one of ours. */
+export function isAeManifoldKernel(name: string): boolean {
+  const k = tf.getKernel(name, 'wasm');
+  return !!k && ours.has(k.kernelFunc);
+}
+
+/**
+ * Installs the kernels on the (already initialised) wasm backend and returns the names of the
+ * kernels of ours that are now registered.
+ */
+export function installWasmKernels(fast: boolean): string[] {
+  if (!tf.getKernel('Conv2DBackpropFilter', 'wasm')) register(conv2DBackpropFilterConfig());
+  if (fast) {
+    replace('Conv2DBackpropInput', conv2DBackpropInputConfig);
+    replace('BatchMatMul', batchMatMulConfig);
+    replace('MaxPoolGrad', maxPoolGradConfig);
+    replace('Sum', sumConfig);
+    replace('Identity', aliasConfig);
+    replace('Cast', aliasConfig);
+  }
+  return WASM_KERNEL_NAMES.filter(isAeManifoldKernel);
+}

@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const root = mkdtempSync(join(tmpdir(), 'ae-cli-'));
+process.on('exit', () => rmSync(root, { recursive: true, force: true }));
+
+function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 240_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('--help lists the commands; unknown commands and flags are rejected', () => {
+  const help = cli('--help');
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /Usage: ae-manifold <command>/);
+  assert.match(help.stdout, /^\s+train\s+/m);
+  const trainHelp = cli('train', '--help');
+  assert.equal(trainHelp.code, 0);
+  for (const flag of ['--dataset', '--model', '--epochs', '--batch-size', '--seed', '--out', '--augment', '--threads']) {
+    assert.ok(trainHelp.stdout.includes(flag), `train --help mentions ${flag}`);
+  }
+  const unknown = cli('fly');
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown command 'fly'/);
+  const badFlag = cli('train', '--datset', 'mnist');
+  assert.equal(badFlag.code, 2);
+  assert.match(badFlag.stderr, /--datset/);
+  const missing = cli('train', '--model', 'mlp');
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /--dataset must be mnist, fashion-mnist or cifar10/);
+});
+
+test('train: a short real run saves a model with metadata, and rerunning continues from the checkpoint', () => {
+  const out = join(root, 'mlp');
+  const args = ['train', '--dataset', 'mnist', '--model', 'mlp', '--train-count', '300', '--test-count', '100', '--threads', '1', '--seed', '3', '--out', out];
+  const first = cli(...args, '--epochs', '1');
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stderr, /epoch 1\/1: loss [\d.]+, test accuracy [\d.]+ %/);
+  const summary = JSON.parse(first.stdout.trim().split('\n').pop()!) as { testAccuracy: number; seed: number };
+  assert.equal(summary.seed, 3);
+  const meta = (JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as { userDefinedMetadata: Record<string, unknown> }).userDefinedMetadata;
+  assert.equal(meta.dataset, 'mnist');
+  assert.equal(meta.testAccuracy, summary.testAccuracy);
+  assert.deepEqual(meta.layers, ['input', 'standardize', 'flatten', 'dense1', 'relu1', 'dense2', 'relu2', 'logits']);
+  assert.match(String(meta.command), /^ae-manifold train --dataset mnist --model mlp/);
+
+  const second = cli(...args, '--epochs', '2');
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stderr, /resumed from epoch 1/);
+  assert.doesNotMatch(second.stderr, /epoch 1\/2/);
+  assert.match(second.stderr, /epoch 2\/2/);
+  const history = (JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as { userDefinedMetadata: { history: unknown[] } }).userDefinedMetadata.history;
+  assert.equal(history.length, 2);
+});
