@@ -207,13 +207,13 @@ async function runConfig(config: Config, args: Record<string, string | true>): P
     });
     r.dispose();
   }
+  xa.dispose();
   emit({
     bench: 'attacks-leak-check',
     ...common,
     extraTensors: tf.memory().numTensors - tensorsBefore,
     extraBackendDataIds: tf.engine().backend.numDataIds() - dataIdsBefore,
   });
-  xa.dispose();
   x.dispose();
   all.dispose();
   model.dispose();

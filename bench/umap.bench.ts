@@ -107,7 +107,8 @@ export async function run(args: Record<string, string | true>): Promise<void> {
     knn10AccUmapLearn: accPy,
     accGap: round(gap, 4),
     accTarget: 'gap <= 0.01',
-    pass: ratio <= 1.5 && gap <= 0.01,
+    // the targets are stated for the 10,000 test images; smaller runs (--quick) only smoke-test
+    pass: n === 10000 ? ratio <= 1.5 && gap <= 0.01 : null,
   });
 }
 

@@ -70,3 +70,11 @@ test("threads: 'auto' uses the logical CPUs of the machine", async () => {
   assert.equal(r.report.options.threads, 'auto');
   assert.equal(r.report.threads, Math.min(availableParallelism(), 64));
 });
+
+test('kernels: false keeps the stock kernels but still registers Conv2DBackpropFilter (training works)', () => {
+  const stock = runChild('1', '--no-kernels');
+  assert.equal(stock.backend, 'wasm');
+  assert.deepEqual(stock.report.kernels, ['Conv2DBackpropFilter']);
+  const fast = runChild('1');
+  assert.ok(maxRelDiff(stock.grad, fast.grad) <= 1e-5);
+});

@@ -20,6 +20,11 @@ import { InvalidArgumentError } from '../errors.js';
 /**
  * Options of {@link carliniWagnerL0}. Defaults are those of the authors' code
  * (`nn_robust_attacks/l0_attack.py`); the `'fast'` preset lowers `maxIterations` to 100.
+ *
+ * @example
+ * ```ts
+ * const options: CwL0Options = { targets: [3, 7], preset: 'fast', largestConst: 2e6 };
+ * ```
  * @category Attacks
  */
 export interface CwL0Options extends CwCommonOptions {

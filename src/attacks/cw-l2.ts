@@ -19,6 +19,11 @@ import { evaluateFinal, makeResult } from './result.js';
  * Options of {@link carliniWagnerL2}. Defaults are those of the authors' code
  * (`nn_robust_attacks/l2_attack.py`); the `'fast'` preset only lowers `maxIterations` to 1,000
  * (what the authors' own test script used).
+ *
+ * @example
+ * ```ts
+ * const options: CwL2Options = { targets: [3, 7], confidence: 0, binarySearchSteps: 9, batchSize: 64 };
+ * ```
  * @category Attacks
  */
 export interface CwL2Options extends CwCommonOptions {

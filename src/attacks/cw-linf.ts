@@ -22,6 +22,11 @@ import { InvalidArgumentError } from '../errors.js';
 /**
  * Options of {@link carliniWagnerLinf}. Defaults are those of the authors' code
  * (`nn_robust_attacks/li_attack.py`); the `'fast'` preset lowers `maxIterations` to 100.
+ *
+ * @example
+ * ```ts
+ * const options: CwLinfOptions = { decreaseFactor: 0.9, preset: 'fast' };
+ * ```
  * @category Attacks
  */
 export interface CwLinfOptions extends CwCommonOptions {

@@ -22,6 +22,11 @@ import { yieldNow } from './driver.js';
 
 /**
  * Options of {@link generateRubbish}.
+ *
+ * @example
+ * ```ts
+ * const options: RubbishOptions = { perClass: 100, minConfidence: 0.9, seed: 7, preset: 'fast' };
+ * ```
  * @category Attacks
  */
 export interface RubbishOptions extends RunOptions {
@@ -86,7 +91,16 @@ const KEYS = [
   'onProgress', 'signal',
 ] as const;
 
-/** κ for which a logit margin ≥ κ over every other class guarantees softmax_t ≥ p: ln((K−1)p/(1−p)). */
+/**
+ * κ for which a logit margin ≥ κ over every other class guarantees softmax_t ≥ p: ln((K−1)p/(1−p)).
+ *
+ * @example
+ * ```ts
+ * import { confidenceMargin } from 'ae-manifold';
+ * confidenceMargin(10, 0.9); // ln 81 ≈ 4.394
+ * ```
+ * @category Attacks
+ */
 export function confidenceMargin(numClasses: number, p: number): number {
   return Math.log(((numClasses - 1) * p) / (1 - p));
 }

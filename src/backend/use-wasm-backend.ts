@@ -27,9 +27,10 @@ export interface UseWasmBackendOptions {
    */
   threads?: number | 'auto';
   /**
-   * Install the faster replacement kernels (`Conv2DBackpropInput` through `Conv2D`, `BatchMatMul`
-   * with transposed operands). Default true. The missing `Conv2DBackpropFilter` is registered
-   * either way, so conv nets can always be trained.
+   * Install the faster replacement kernels: `Conv2DBackpropInput` through `Conv2D`, `BatchMatMul`
+   * with transposed operands, `MaxPoolGrad`, `Sum` over leading axes, copy-free `Identity` and
+   * same-dtype `Cast` (and a `Cast` to bool that means x ≠ 0). Default true. The missing
+   * `Conv2DBackpropFilter` is registered either way, so conv nets can always be trained.
    */
   kernels?: boolean;
 }
@@ -44,7 +45,7 @@ export interface WasmBackendReport {
   simd: boolean;
   /** Threads of the XNNPACK pool actually running. */
   threads: number;
-  /** ae-manifold kernels registered on wasm (`Conv2DBackpropFilter`, `Conv2DBackpropInput`, `BatchMatMul`). */
+  /** ae-manifold kernels registered on wasm (`Conv2DBackpropFilter` always; with `kernels: true` also `Conv2DBackpropInput`, `BatchMatMul`, `MaxPoolGrad`, `Sum`, `Identity`, `Cast`). */
   kernels: string[];
   /** Anything that did not go as asked (for example the fallback to one thread). */
   warnings: string[];

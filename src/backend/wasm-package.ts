@@ -12,6 +12,12 @@ import { thisModuleFile } from '../node/module-location.js';
 /**
  * The exact tfjs-backend-wasm version whose internals (kernel functions, thread start-up) the
  * replacement kernels and the threads workaround were written and tested against.
+ *
+ * @example
+ * ```ts
+ * import { PINNED_WASM_BACKEND_VERSION, installedWasmBackendVersion } from 'ae-manifold/node';
+ * if (installedWasmBackendVersion() !== PINNED_WASM_BACKEND_VERSION) console.warn('unverified wasm backend');
+ * ```
  * @category Backend
  */
 export const PINNED_WASM_BACKEND_VERSION = '4.22.0';
@@ -43,7 +49,16 @@ export function findWasmPackageDir(): string | undefined {
   }
 }
 
-/** Installed version of @tensorflow/tfjs-backend-wasm, or `undefined` if it is not installed. */
+/**
+ * Installed version of @tensorflow/tfjs-backend-wasm, or `undefined` if it is not installed.
+ *
+ * @example
+ * ```ts
+ * import { installedWasmBackendVersion } from 'ae-manifold/node';
+ * console.log(installedWasmBackendVersion() ?? 'npm install --save-exact @tensorflow/tfjs-backend-wasm@4.22.0');
+ * ```
+ * @category Backend
+ */
 export function installedWasmBackendVersion(): string | undefined {
   const dir = findWasmPackageDir();
   if (!dir) return undefined;

@@ -32,6 +32,7 @@ Flags (a JSON config file given with --config can replace them; flags override i
   --n <count>             correctly classified test inputs per attack (default 100)
   --rubbish-per-class <n> rubbish inputs per class (default 10)
   --preset <name>         original | fast attack iterations (default fast)
+  --max-iterations <n>    Adam steps per solve of every attack, overriding the preset
   --layers <list>         comma-separated layer names (default: the analysis points)
   --reference <n|all>     training rows of the reference manifolds (default all)
   --test-size <n|all>     test rows for calibration, UMAP and SNNL (default 2000)
@@ -95,6 +96,7 @@ export function studyConfigFromArgs(argv: string[]): { config: StudyConfig; thre
       n: { type: 'string' },
       'rubbish-per-class': { type: 'string' },
       preset: { type: 'string' },
+      'max-iterations': { type: 'string' },
       layers: { type: 'string' },
       reference: { type: 'string' },
       'test-size': { type: 'string' },
@@ -129,6 +131,7 @@ export function studyConfigFromArgs(argv: string[]): { config: StudyConfig; thre
   set('n', intFlag('n', values.n));
   set('rubbishPerClass', intFlag('rubbish-per-class', values['rubbish-per-class']));
   set('preset', values.preset as StudyConfig['preset']);
+  set('maxIterations', intFlag('max-iterations', values['max-iterations']));
   set('layers', values.layers?.split(',').map((s) => s.trim()));
   set('referenceSize', sizeFlag('reference', values.reference));
   set('testSize', sizeFlag('test-size', values['test-size']));
@@ -161,7 +164,7 @@ export async function runStudyFromCli(config: StudyConfig, threads: number | 'au
   let lastStage = '';
   const t0 = Date.now();
   try {
-    const result = await runStudy(resolved, {
+    const result = await runStudy({ ...config, seed: resolved.seed }, {
       signal: controller.signal,
       png,
       onProgress: (p) => {

@@ -179,12 +179,10 @@ export async function fitPcaInternal(
     basis = new Float64Array(D * D);
     for (let j = 0; j < D; j++) basis[j * D + j] = 1;
   } else if (useExact) {
-    // Row space of the centred data: XcᵀXc·I restricted to n columns is rank ≤ n; use Xcᵀ itself.
-    basisCols = Math.min(n, D);
-    basis = new Float64Array(D * basisCols);
-    const ones = new Float64Array(n * basisCols);
-    for (let i = 0; i < basisCols; i++) ones[i * n + i] = 1; // columns e_i, column-major [n, cols]
-    basis = await applyXt(X, mean, ones, basisCols, blockRows);
+    // n < D: the centred rows span the row space; orthonormalise them.
+    basisCols = n;
+    basis = new Float64Array(D * n);
+    for (let i = 0; i < n; i++) for (let t = 0; t < D; t++) basis[i * D + t] = X.data[i * D + t]! - mean64[t]!;
     orthonormalizeColumns(basis, D, basisCols);
   } else {
     basisCols = l;
@@ -193,14 +191,13 @@ export async function fitPcaInternal(
     orthonormalizeColumns(basis, D, l);
     // Range step plus `powerIterations` power iterations, each XcᵀXc application re-orthonormalised.
     for (let it = 0; it <= powerIterations; it++) {
-      const y = await applyX(X, mean, basis, l, blockRows);
-      basis = await applyXt(X, mean, y, l, blockRows);
+      basis = await applyXtX(X, mean64, basis, l, blockRows);
       orthonormalizeColumns(basis, D, l);
       await progress();
     }
   }
   // Rayleigh–Ritz: P = Xc·B [n, c], C = PᵀP, eigenvectors E; components = (B·E)ᵀ.
-  const { gram: C } = await applyXWithGram(X, mean, basis, basisCols, blockRows);
+  const { gram: C } = await applyXWithGram(X, mean64, basis, basisCols, blockRows);
   await progress();
   const evd = new EigenvalueDecomposition(new Matrix(Array.from({ length: basisCols }, (_, a) => Array.from(C.subarray(a * basisCols, (a + 1) * basisCols)))), { assumeSymmetric: true });
   const vals = evd.realEigenvalues;
@@ -231,7 +228,7 @@ export async function fitPcaInternal(
   let projection: FloatMatrix | undefined;
   if (wantProjection) {
     // One more pass: Xc · Vᵀ (components row-major [m, D] = column-major [D, m]).
-    const pz = await applyX(X, mean, Float64Array.from(components), m, blockRows);
+    const pz = await applyX(X, mean64, Float64Array.from(components), m, blockRows);
     const pd = new Float32Array(n * m);
     for (let j = 0; j < m; j++) for (let i = 0, o = j * n; i < n; i++) pd[i * m + j] = pz[o + i]!;
     projection = { data: pd, rows: n, cols: m };
@@ -316,84 +313,109 @@ async function sampleEigenvalues(S: FloatMatrix): Promise<Float64Array> {
   return symmetricEigenvalues(gram, Math.min(n, D));
 }
 
-/** Xc · B for a column-major basis B [D, c]; returns column-major [n, c] (float64). */
-async function applyX(X: FloatMatrix, mean: Float32Array, B: Float64Array, c: number, blockRows: number): Promise<Float64Array> {
+/**
+ * Runs `perBlock(y, xb)` over row blocks with y = Xc_b·B computed as X_b·B − 1·(μᵀB) (the data
+ * are never centred element-wise), B column-major [D, c].
+ */
+async function overBlocks(
+  X: FloatMatrix,
+  mean: Float64Array,
+  B: Float64Array,
+  c: number,
+  blockRows: number,
+  perBlock: (y: tf.Tensor2D, xb: tf.Tensor2D, r0: number, nb: number) => Promise<void>,
+): Promise<void> {
   const { rows: n, cols: D } = X;
   const bt = new Float32Array(D * c); // row-major [D, c]
-  for (let a = 0; a < c; a++) for (let t = 0; t < D; t++) bt[t * c + a] = B[a * D + t]!;
-  const out = new Float64Array(n * c);
+  const muB = new Float32Array(c);
+  for (let a = 0; a < c; a++) {
+    let s = 0;
+    for (let t = 0; t < D; t++) {
+      bt[t * c + a] = B[a * D + t]!;
+      s += mean[t]! * B[a * D + t]!;
+    }
+    muB[a] = s;
+  }
   const Bt = tf.tensor2d(bt, [D, c]);
-  const mu = tf.tensor2d(mean, [1, D]);
+  const muBt = tf.tensor2d(muB, [1, c]);
   try {
     for (let r0 = 0; r0 < n; r0 += blockRows) {
       const nb = Math.min(n, r0 + blockRows) - r0;
-      const y = tf.tidy(() => tf.matMul(tf.sub(tf.tensor2d(X.data.subarray(r0 * D, (r0 + nb) * D), [nb, D]), mu), Bt));
+      const xb = tf.tensor2d(X.data.subarray(r0 * D, (r0 + nb) * D), [nb, D]);
+      let y: tf.Tensor2D | undefined;
       try {
-        const yd = (await y.data()) as Float32Array;
-        for (let i = 0; i < nb; i++) for (let a = 0; a < c; a++) out[a * n + r0 + i] = yd[i * c + a]!;
+        const yb = tf.tidy(() => tf.sub(tf.matMul(xb, Bt), muBt)) as tf.Tensor2D;
+        y = yb;
+        await perBlock(yb, xb, r0, nb);
       } finally {
-        y.dispose();
+        xb.dispose();
+        y?.dispose();
       }
     }
   } finally {
     Bt.dispose();
-    mu.dispose();
+    muBt.dispose();
   }
+}
+
+/** Xc · B for a column-major basis B [D, c]; returns column-major [n, c] (float64). */
+async function applyX(X: FloatMatrix, mean: Float64Array, B: Float64Array, c: number, blockRows: number): Promise<Float64Array> {
+  const n = X.rows;
+  const out = new Float64Array(n * c);
+  await overBlocks(X, mean, B, c, blockRows, async (y, _xb, r0, nb) => {
+    const yd = (await y.data()) as Float32Array;
+    for (let i = 0; i < nb; i++) for (let a = 0; a < c; a++) out[a * n + r0 + i] = yd[i * c + a]!;
+  });
   return out;
 }
 
-/** CᵀC for C = Xc · B (B column-major [D, c]), accumulated block by block in tfjs; float64 [c, c]. */
-async function applyXWithGram(X: FloatMatrix, mean: Float32Array, B: Float64Array, c: number, blockRows: number): Promise<{ gram: Float64Array }> {
-  const { rows: n, cols: D } = X;
-  const bt = new Float32Array(D * c);
-  for (let a = 0; a < c; a++) for (let t = 0; t < D; t++) bt[t * c + a] = B[a * D + t]!;
-  const Bt = tf.tensor2d(bt, [D, c]);
-  const mu = tf.tensor2d(mean, [1, D]);
+/** (Xc·B)ᵀ(Xc·B) [c, c] (float64, symmetrised), accumulated in tfjs over the blocks. */
+async function applyXWithGram(X: FloatMatrix, mean: Float64Array, B: Float64Array, c: number, blockRows: number): Promise<{ gram: Float64Array }> {
   let acc: tf.Tensor2D | undefined;
   try {
-    for (let r0 = 0; r0 < n; r0 += blockRows) {
-      const nb = Math.min(n, r0 + blockRows) - r0;
-      const prev: tf.Tensor2D | undefined = acc;
+    await overBlocks(X, mean, B, c, blockRows, async (y) => {
+      const prev = acc;
       acc = tf.tidy(() => {
-        const y = tf.matMul(tf.sub(tf.tensor2d(X.data.subarray(r0 * D, (r0 + nb) * D), [nb, D]), mu), Bt);
         const part = tf.matMul(tf.transpose(y), y);
         return prev ? tf.add(prev, part) : part;
       }) as tf.Tensor2D;
       prev?.dispose();
-    }
+    });
     const g = Float64Array.from((await acc!.data()) as Float32Array);
-    // Symmetrise.
     for (let a = 0; a < c; a++) for (let b = a + 1; b < c; b++) g[a * c + b] = g[b * c + a] = 0.5 * (g[a * c + b]! + g[b * c + a]!);
     return { gram: g };
   } finally {
-    Bt.dispose();
-    mu.dispose();
     acc?.dispose();
   }
 }
 
-/** Xcᵀ · Y for column-major Y [n, c]; returns column-major [D, c] (float64). */
-async function applyXt(X: FloatMatrix, mean: Float32Array, Y: Float64Array, c: number, blockRows: number): Promise<Float64Array> {
-  const { rows: n, cols: D } = X;
-  const mu = tf.tensor2d(mean, [1, D]);
+/**
+ * XcᵀXc·B in one pass over the data: per block y = Xc_b·B, accumulate yᵀX_b and 1ᵀy, then
+ * subtract (Σ1ᵀy)ᵀμᵀ. Returns column-major [D, c] (float64).
+ */
+async function applyXtX(X: FloatMatrix, mean: Float64Array, B: Float64Array, c: number, blockRows: number): Promise<Float64Array> {
+  const D = X.cols;
   let acc: tf.Tensor2D | undefined;
+  let colSum: tf.Tensor1D | undefined;
   try {
-    for (let r0 = 0; r0 < n; r0 += blockRows) {
-      const nb = Math.min(n, r0 + blockRows) - r0;
-      const yt = new Float32Array(c * nb); // row-major [c, nb]
-      for (let a = 0; a < c; a++) for (let i = 0; i < nb; i++) yt[a * nb + i] = Y[a * n + r0 + i]!;
-      const prev: tf.Tensor2D | undefined = acc;
-      acc = tf.tidy(() => {
-        const part = tf.matMul(tf.tensor2d(yt, [c, nb]), tf.sub(tf.tensor2d(X.data.subarray(r0 * D, (r0 + nb) * D), [nb, D]), mu));
-        return prev ? tf.add(prev, part) : part;
-      }) as tf.Tensor2D;
-      prev?.dispose();
-    }
-    const d = (await acc!.data()) as Float32Array; // row-major [c, D] = column-major [D, c]
-    return Float64Array.from(d);
+    await overBlocks(X, mean, B, c, blockRows, async (y, xb) => {
+      const prevAcc = acc;
+      const prevSum = colSum;
+      [acc, colSum] = tf.tidy(() => {
+        const part = tf.matMul(tf.transpose(y), xb); // [c, D]
+        const s = tf.sum(y, 0) as tf.Tensor1D;
+        return [prevAcc ? tf.add(prevAcc, part) : part, prevSum ? tf.add(prevSum, s) : s] as [tf.Tensor2D, tf.Tensor1D];
+      });
+      prevAcc?.dispose();
+      prevSum?.dispose();
+    });
+    const z = Float64Array.from((await acc!.data()) as Float32Array); // row-major [c, D] = column-major [D, c]
+    const s = (await colSum!.data()) as Float32Array;
+    for (let a = 0; a < c; a++) for (let t = 0; t < D; t++) z[a * D + t]! -= s[a]! * mean[t]!;
+    return z;
   } finally {
-    mu.dispose();
     acc?.dispose();
+    colSum?.dispose();
   }
 }
 

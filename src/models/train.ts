@@ -307,13 +307,15 @@ export async function trainClassifier(
       if (ck) {
         try {
           if (o.seed === -1) o.seed = ck.state.seed;
-          const want = JSON.stringify(fingerprint(o.seed));
-          if (JSON.stringify(ck.state.fingerprint) !== want) {
+          const want = fingerprint(o.seed);
+          const differ = Object.keys(want).filter((k) => JSON.stringify(want[k]) !== JSON.stringify(ck.state.fingerprint[k]));
+          if (differ.length > 0) {
+            const show = (f: Record<string, unknown>) => differ.map((k) => `${k} ${k === 'weightShapes' ? '(another model)' : JSON.stringify(f[k])}`).join(', ');
             throw new InvalidArgumentError(
               FN,
               'options.checkpointDir',
-              `a checkpoint made with the same settings (${want}); delete it or choose another folder to start over`,
-              JSON.stringify(ck.state.fingerprint),
+              `a checkpoint made with the same settings (this run: ${show(want)}); delete ${ck.dir} or choose another folder to start over`,
+              `a checkpoint with ${show(ck.state.fingerprint)}`,
             );
           }
           const mw = ck.state.modelSpecs.map((s) => ck.modelWeights[s.name]!);

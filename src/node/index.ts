@@ -12,3 +12,5 @@ export { packageRoot } from './package-root.js';
 export * from '../backend/index.js';
 export * from '../data/index.js';
 export * from '../models/node.js';
+export * from '../report/node.js';
+export * from '../study/index.js';

@@ -39,7 +39,7 @@ export interface RenderedReport {
 }
 
 function slug(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'x';
+  return s.toLowerCase().replace(/∞/g, 'inf').replace(/&/g, '').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'x';
 }
 
 function uniqueId(base: string, used: Set<string>): string {

@@ -14,10 +14,10 @@ import type { LayerAnalysis, PairStats } from './analyse-layer.js';
 export const ATTACK_LABEL: Record<StudyAttack, string> = { l0: 'C&W-L0', l2: 'C&W-L2', linf: 'C&W-L∞', rubbish: 'rubbish' };
 
 const METRICS: Array<{ id: 'knnClassCounts' | 'knnPercentileRank' | 'normalizedCentroidDistance' | 'convexHullProximity'; label: string }> = [
-  { id: 'knnClassCounts', label: 'Method A: class-o / class-p neighbours among k nearest' },
-  { id: 'convexHullProximity', label: 'Method B: distance to class hull (input space)' },
-  { id: 'knnPercentileRank', label: 'k-NN percentile rank (50 = typical clean point)' },
-  { id: 'normalizedCentroidDistance', label: 'normalised centroid distance (1 = typical)' },
+  { id: 'knnClassCounts', label: 'Method A: neighbours of the class' },
+  { id: 'convexHullProximity', label: 'Method B: distance to class hull' },
+  { id: 'knnPercentileRank', label: 'k-NN percentile rank' },
+  { id: 'normalizedCentroidDistance', label: 'normalised centroid distance' },
 ];
 
 function stat(s: Summary | undefined): LayerStat {
@@ -196,7 +196,13 @@ export function buildReportData(inp: ReportInputs): ReportData {
   return {
     title: `Adversarial examples and class manifolds: ${config.dataset}, ${config.model}`,
     subtitle: `${config.n} test inputs per attack, ${config.rubbishPerClass} rubbish inputs per class, k = ${config.k}, seed ${config.seed}`,
-    config: { ...config, model: inp.modelInfo, timings: inp.timings, attacks: inp.attackSummaries },
+    config: {
+      ...config,
+      layers: config.layers === 'default' ? 'default (METHODS.md §2)' : config.layers.join(', '),
+      attacks: config.attacks.join(', '),
+      model: `${config.model} (test accuracy ${(100 * Number(inp.modelInfo.testAccuracy)).toFixed(2)} %, weights ${String(inp.modelInfo.fingerprint)})`,
+      'time per stage': Object.entries(inp.timings).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', '),
+    },
     seed: config.seed,
     classNames: [...inp.classNames],
     curves,

@@ -37,6 +37,8 @@ export interface StudyConfig {
   rubbishPerClass?: number;
   /** Attack preset: `'original'` (the authors' iteration counts) or `'fast'` (1,000 iterations). Default `'fast'`. */
   preset?: 'original' | 'fast';
+  /** Adam steps per solve of every attack, overriding the preset's (e.g. for a quick look). Default: the preset's. */
+  maxIterations?: number;
   /** Analysis points: `'default'` (METHODS.md §2) or layer names. Default `'default'`. */
   layers?: 'default' | string[];
   /** Training rows used as the reference manifold: a number (seeded, stratified) or `'all'`. Default `'all'`. */
@@ -71,6 +73,7 @@ export interface ResolvedStudyConfig {
   n: number;
   rubbishPerClass: number;
   preset: 'original' | 'fast';
+  maxIterations: number | null;
   layers: 'default' | string[];
   referenceSize: number | 'all';
   testSize: number | 'all';
@@ -86,7 +89,7 @@ export interface ResolvedStudyConfig {
 }
 
 const KEYS = [
-  'dataset', 'model', 'attacks', 'n', 'rubbishPerClass', 'preset', 'layers', 'referenceSize', 'testSize', 'k', 'pairs',
+  'dataset', 'model', 'attacks', 'n', 'rubbishPerClass', 'preset', 'maxIterations', 'layers', 'referenceSize', 'testSize', 'k', 'pairs',
   'methodB', 'snnlSize', 'snnlRepeats', 'umapTestSize', 'batchSize', 'seed', 'out',
 ] as const;
 
@@ -141,6 +144,7 @@ export function resolveStudyConfig(config: StudyConfig = {}): ResolvedStudyConfi
     n: checkInteger(fn, 'config.n', config.n ?? 100, 1, 10_000),
     rubbishPerClass: checkInteger(fn, 'config.rubbishPerClass', config.rubbishPerClass ?? 10, 1, 1_000),
     preset,
+    maxIterations: config.maxIterations === undefined ? null : checkInteger(fn, 'config.maxIterations', config.maxIterations, 1),
     layers,
     referenceSize: sizeOption(fn, 'config.referenceSize', config.referenceSize, 'all'),
     testSize: sizeOption(fn, 'config.testSize', config.testSize, 2000),

@@ -57,6 +57,8 @@ export interface CraftRequest {
   labels: Int32Array;
   sourceIndex: Int32Array;
   preset: 'original' | 'fast';
+  /** Overrides the preset's iterations when set. */
+  maxIterations: number | null;
   batchSize: number;
   rubbishPerClass: number;
   seed: number;
@@ -69,7 +71,7 @@ export interface CraftRequest {
 
 /** Runs (or reads from the cache) one attack of the study. */
 export async function craftInputs(req: CraftRequest): Promise<{ set: CraftedSet; cached: boolean }> {
-  const key = hashOf({ ...req.cacheKey, attack: req.attack, preset: req.preset, batchSize: req.batchSize, rubbishPerClass: req.rubbishPerClass, seed: req.seed });
+  const key = hashOf({ ...req.cacheKey, attack: req.attack, preset: req.preset, maxIterations: req.maxIterations, batchSize: req.batchSize, rubbishPerClass: req.rubbishPerClass, seed: req.seed });
   const hit = req.cache.get<CraftMeta>(`craft-${req.attack}`, key);
   if (hit && hit.blobs.images && hit.blobs.starts) {
     const m = hit.meta;
@@ -91,7 +93,13 @@ export async function craftInputs(req: CraftRequest): Promise<{ set: CraftedSet;
     };
   }
   const t0 = performance.now();
-  const common = { preset: req.preset, batchSize: req.batchSize, signal: req.signal, onProgress: req.onProgress };
+  const common = {
+    preset: req.preset,
+    batchSize: req.batchSize,
+    maxIterations: req.maxIterations ?? undefined,
+    signal: req.signal,
+    onProgress: req.onProgress,
+  };
   let result: AttackResult<unknown>;
   let starts: Float32Array;
   let original: Int32Array;

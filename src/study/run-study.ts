@@ -149,162 +149,166 @@ export async function runStudy(config: StudyConfig, options: StudyRunOptions = {
     const test = await loadDataset(cfg.dataset, { split: 'test', ...(signal ? { signal } : {}) });
     return { sm, train, test };
   });
-  const exampleShape = test.shape.slice(1);
-  const per = exampleShape.reduce((a, b) => a * b, 1);
-  const modelInputShape = (sm.model.inputs[0]?.shape ?? []).slice(1);
-  if (modelInputShape.some((d, i) => d !== null && d !== exampleShape[i])) {
-    throw new InvalidArgumentError('runStudy', 'config.model', `a model taking [${exampleShape.join(', ')}] inputs (${cfg.dataset})`, `[${modelInputShape.join(', ')}]`);
-  }
-
-  // 2. Correctly classified test inputs: n attacked, a disjoint sample for calibration / UMAP / SNNL.
-  const testPred = await predictClasses(sm.model, test.images, test.shape, 512);
-  const correct: number[] = [];
-  for (let i = 0; i < test.labels.length; i++) if (testPred[i] === test.labels[i]) correct.push(i);
-  const testAccuracy = correct.length / test.labels.length;
-  const order = createRng(cfg.seed).shuffle(correct.slice());
-  const selected = Int32Array.from(order.slice(0, cfg.n)).sort();
-  const rest = order.slice(cfg.n);
-  const sampleRows = Int32Array.from(cfg.testSize === 'all' ? rest : rest.slice(0, cfg.testSize)).sort();
-  const umapRows = Int32Array.from({ length: Math.min(cfg.umapTestSize, sampleRows.length) }, (_, i) => i);
-  const gather = (rows: Int32Array) => {
-    const out = new Float32Array(rows.length * per);
-    rows.forEach((r, i) => out.set(test.images.subarray(r * per, (r + 1) * per), i * per));
-    return out;
-  };
-  const selectedImages = gather(selected);
-  const selectedLabels = Int32Array.from(selected, (r) => test.labels[r]!);
-  const sample = { images: gather(sampleRows), labels: Int32Array.from(sampleRows, (r) => test.labels[r]!), count: sampleRows.length };
-  const baseKey = { v: 1, dataset: cfg.dataset, model: sm.fingerprint, selected: hashOf(Array.from(selected)) };
-
-  // 3. Crafted inputs.
-  const crafted: CraftedSet[] = [];
-  for (const attack of cfg.attacks) {
-    throwIfAborted('runStudy', signal);
-    const name = `craft-${attack}`;
-    const { set, cached } = await timed(name, () =>
-      craftInputs({
-        attack,
-        model: sm.model,
-        images: selectedImages,
-        exampleShape,
-        labels: selectedLabels,
-        sourceIndex: selected,
-        preset: cfg.preset,
-        batchSize: cfg.batchSize,
-        rubbishPerClass: cfg.rubbishPerClass,
-        seed: cfg.seed,
-        cacheKey: baseKey,
-        cache,
-        signal,
-        onProgress: (p) => progress.report(name, p.step / Math.max(1, p.total)),
-      }),
-    );
-    if (cached) cachedStages.push(name);
-    crafted.push(set);
-  }
-  const pairs = new Map<StudyAttack, Array<{ original: number; predicted: number; count: number }>>();
-  for (const c of crafted) {
-    if (c.attack === 'rubbish') continue;
-    const ok = Array.from({ length: c.count }, (_, i) => i).filter((i) => c.success[i]);
-    const groups = groupPairs(Int32Array.from(ok, (i) => c.original[i]!), Int32Array.from(ok, (i) => c.predicted[i]!));
-    pairs.set(c.attack, groups.slice(0, cfg.pairs).map((g) => ({ original: g.original, predicted: g.predicted, count: g.rows.length })));
-  }
-
-  // 4. Analysis points.
-  const catalog = listLayers(sm.model);
-  const defaults = catalog.filter((l) => l.isDefault).map((l) => l.name);
-  let layerNames: string[];
-  if (cfg.layers === 'default') layerNames = defaults;
-  else {
-    const known = new Set(catalog.map((l) => l.name));
-    const unknown = cfg.layers.filter((l) => !known.has(l));
-    if (unknown.length) throw new InvalidArgumentError('runStudy', 'config.layers', `layer names of the model (${catalog.map((l) => l.name).join(', ')})`, unknown.join(', '));
-    layerNames = catalog.filter((l) => (cfg.layers as string[]).includes(l.name)).map((l) => l.name);
-  }
-  const inputLayer = defaults[0]!;
-  const logitsLayer = defaults[defaults.length - 1]!;
-  const referenceInputs = await timed('reference-inputs', () =>
-    cfg.methodB ? probeOne(sm.model, inputLayer, train.images, train.labels.length, exampleShape, 512, signal) : Promise.resolve({ data: new Float32Array(0), rows: 0, cols: 0 }),
-  );
-
-  const layerKey = {
-    ...baseKey,
-    crafted: crafted.map((c) => hashOf({ a: c.attack, s: Array.from(c.success), p: Array.from(c.predicted) })),
-    reference: cfg.referenceSize,
-    testSize: cfg.testSize,
-    k: cfg.k,
-    pairs: cfg.pairs,
-    methodB: cfg.methodB,
-    snnl: [cfg.snnlSize, cfg.snnlRepeats],
-    umapTestSize: cfg.umapTestSize,
-    seed: cfg.seed,
-  };
-  const layers: LayerAnalysis[] = [];
-  const tLayers = performance.now();
-  for (const [li, layer] of layerNames.entries()) {
-    throwIfAborted('runStudy', signal);
-    const key = hashOf({ ...layerKey, layer });
-    const hit = cache.get<LayerCacheMeta>(`layer-${layer}`, key);
-    if (hit) {
-      layers.push(layerFromCache(hit.meta, hit.blobs));
-      cachedStages.push(`layer-${layer}`);
-      progress.report('layers', (li + 1) / layerNames.length);
-      continue;
+  try {
+    const exampleShape = test.shape.slice(1);
+    const per = exampleShape.reduce((a, b) => a * b, 1);
+    const modelInputShape = (sm.model.inputs[0]?.shape ?? []).slice(1);
+    if (modelInputShape.some((d, i) => d !== null && d !== exampleShape[i])) {
+      throw new InvalidArgumentError('runStudy', 'config.model', `a model taking [${exampleShape.join(', ')}] inputs (${cfg.dataset})`, `[${modelInputShape.join(', ')}]`);
     }
-    const analysis = await analyseLayer({
-      model: sm.model,
-      layer,
-      inputLayer,
-      hidden: layer !== inputLayer && layer !== logitsLayer,
-      exampleShape,
-      reference: { images: train.images, labels: train.labels, count: train.labels.length },
-      referenceInputs,
-      test: sample,
-      umapRows,
-      crafted,
-      pairs,
-      k: cfg.k,
-      methodB: cfg.methodB,
-      snnlSize: cfg.snnlSize,
-      snnlRepeats: cfg.snnlRepeats,
-      batchSize: 512,
-      seed: cfg.seed,
-      signal,
-      onProgress: (f) => progress.report('layers', (li + f) / layerNames.length, { layer: li }),
-    });
-    const entry = layerToCache(analysis);
-    cache.set(`layer-${layer}`, key, entry);
-    layers.push(analysis);
-  }
-  timings.layers = (performance.now() - tLayers) / 1000;
-  progress.finish('layers');
 
-  // 5. Report.
-  const attacks = summarizeAttacks(crafted, pairs);
-  const modelInfo = { name: cfg.model, fingerprint: sm.fingerprint, testAccuracy, metadata: sm.metadata };
-  const report = buildReportData({
-    config: cfg,
-    classNames: test.classNames,
-    normalization: NORMALIZATION[cfg.dataset],
-    exampleShape,
-    crafted,
-    layers,
-    pairs,
-    attackSummaries: attacks,
-    modelInfo,
-    timings,
-  });
-  let written: WrittenReport | undefined;
-  if (options.writeReport !== false) {
-    written = await timed('report', async () => {
-      const w = await writeReport(report, cfg.out, { png: options.png ?? false, ...(signal ? { signal } : {}) });
-      writeFileAtomic(
-        join(cfg.out, 'results.json'),
-        JSON.stringify({ config: cfg, model: modelInfo, attacks, timings, cached: cachedStages, layers: layers.map(({ umap, ...rest }) => ({ ...rest, umap: umap.map((u) => ({ attack: u.attack, seed: u.seed, nEpochs: u.nEpochs, seconds: u.seconds })) })) }, null, 1),
+    // 2. Correctly classified test inputs: n attacked, a disjoint sample for calibration / UMAP / SNNL.
+    const testPred = await predictClasses(sm.model, test.images, test.shape, 512);
+    const correct: number[] = [];
+    for (let i = 0; i < test.labels.length; i++) if (testPred[i] === test.labels[i]) correct.push(i);
+    const testAccuracy = correct.length / test.labels.length;
+    const order = createRng(cfg.seed).shuffle(correct.slice());
+    const selected = Int32Array.from(order.slice(0, cfg.n)).sort();
+    const rest = order.slice(cfg.n);
+    const sampleRows = Int32Array.from(cfg.testSize === 'all' ? rest : rest.slice(0, cfg.testSize)).sort();
+    const umapRows = Int32Array.from({ length: Math.min(cfg.umapTestSize, sampleRows.length) }, (_, i) => i);
+    const gather = (rows: Int32Array) => {
+      const out = new Float32Array(rows.length * per);
+      rows.forEach((r, i) => out.set(test.images.subarray(r * per, (r + 1) * per), i * per));
+      return out;
+    };
+    const selectedImages = gather(selected);
+    const selectedLabels = Int32Array.from(selected, (r) => test.labels[r]!);
+    const sample = { images: gather(sampleRows), labels: Int32Array.from(sampleRows, (r) => test.labels[r]!), count: sampleRows.length };
+    const baseKey = { v: 1, dataset: cfg.dataset, model: sm.fingerprint, selected: hashOf(Array.from(selected)) };
+
+    // 3. Crafted inputs.
+    const crafted: CraftedSet[] = [];
+    for (const attack of cfg.attacks) {
+      throwIfAborted('runStudy', signal);
+      const name = `craft-${attack}`;
+      const { set, cached } = await timed(name, () =>
+        craftInputs({
+          attack,
+          model: sm.model,
+          images: selectedImages,
+          exampleShape,
+          labels: selectedLabels,
+          sourceIndex: selected,
+          preset: cfg.preset,
+          maxIterations: cfg.maxIterations,
+          batchSize: cfg.batchSize,
+          rubbishPerClass: cfg.rubbishPerClass,
+          seed: cfg.seed,
+          cacheKey: baseKey,
+          cache,
+          signal,
+          onProgress: (p) => progress.report(name, p.step / Math.max(1, p.total)),
+        }),
       );
-      return w;
+      if (cached) cachedStages.push(name);
+      crafted.push(set);
+    }
+    const pairs = new Map<StudyAttack, Array<{ original: number; predicted: number; count: number }>>();
+    for (const c of crafted) {
+      if (c.attack === 'rubbish') continue;
+      const ok = Array.from({ length: c.count }, (_, i) => i).filter((i) => c.success[i]);
+      const groups = groupPairs(Int32Array.from(ok, (i) => c.original[i]!), Int32Array.from(ok, (i) => c.predicted[i]!));
+      pairs.set(c.attack, groups.slice(0, cfg.pairs).map((g) => ({ original: g.original, predicted: g.predicted, count: g.rows.length })));
+    }
+
+    // 4. Analysis points.
+    const catalog = listLayers(sm.model);
+    const defaults = catalog.filter((l) => l.isDefault).map((l) => l.name);
+    let layerNames: string[];
+    if (cfg.layers === 'default') layerNames = defaults;
+    else {
+      const known = new Set(catalog.map((l) => l.name));
+      const unknown = cfg.layers.filter((l) => !known.has(l));
+      if (unknown.length) throw new InvalidArgumentError('runStudy', 'config.layers', `layer names of the model (${catalog.map((l) => l.name).join(', ')})`, unknown.join(', '));
+      layerNames = catalog.filter((l) => (cfg.layers as string[]).includes(l.name)).map((l) => l.name);
+    }
+    const inputLayer = defaults[0]!;
+    const logitsLayer = defaults[defaults.length - 1]!;
+    const referenceInputs = await timed('reference-inputs', () =>
+      cfg.methodB ? probeOne(sm.model, inputLayer, train.images, train.labels.length, exampleShape, 512, signal) : Promise.resolve({ data: new Float32Array(0), rows: 0, cols: 0 }),
+    );
+
+    const layerKey = {
+      ...baseKey,
+      crafted: crafted.map((c) => hashOf({ a: c.attack, s: Array.from(c.success), p: Array.from(c.predicted) })),
+      reference: cfg.referenceSize,
+      testSize: cfg.testSize,
+      k: cfg.k,
+      pairs: cfg.pairs,
+      methodB: cfg.methodB,
+      snnl: [cfg.snnlSize, cfg.snnlRepeats],
+      umapTestSize: cfg.umapTestSize,
+      seed: cfg.seed,
+    };
+    const layers: LayerAnalysis[] = [];
+    const tLayers = performance.now();
+    for (const [li, layer] of layerNames.entries()) {
+      throwIfAborted('runStudy', signal);
+      const key = hashOf({ ...layerKey, layer });
+      const hit = cache.get<LayerCacheMeta>(`layer-${layer}`, key);
+      if (hit) {
+        layers.push(layerFromCache(hit.meta, hit.blobs));
+        cachedStages.push(`layer-${layer}`);
+        progress.report('layers', (li + 1) / layerNames.length);
+        continue;
+      }
+      const analysis = await analyseLayer({
+        model: sm.model,
+        layer,
+        inputLayer,
+        hidden: layer !== inputLayer && layer !== logitsLayer,
+        exampleShape,
+        reference: { images: train.images, labels: train.labels, count: train.labels.length },
+        referenceInputs,
+        test: sample,
+        umapRows,
+        crafted,
+        pairs,
+        k: cfg.k,
+        methodB: cfg.methodB,
+        snnlSize: cfg.snnlSize,
+        snnlRepeats: cfg.snnlRepeats,
+        batchSize: 512,
+        seed: cfg.seed,
+        signal,
+        onProgress: (f) => progress.report('layers', (li + f) / layerNames.length, { layer: li }),
+      });
+      const entry = layerToCache(analysis);
+      cache.set(`layer-${layer}`, key, entry);
+      layers.push(analysis);
+    }
+    timings.layers = (performance.now() - tLayers) / 1000;
+    progress.finish('layers');
+
+    // 5. Report.
+    const attacks = summarizeAttacks(crafted, pairs);
+    const modelInfo = { name: cfg.model, fingerprint: sm.fingerprint, testAccuracy, metadata: sm.metadata };
+    const report = buildReportData({
+      config: cfg,
+      classNames: test.classNames,
+      normalization: NORMALIZATION[cfg.dataset],
+      exampleShape,
+      crafted,
+      layers,
+      pairs,
+      attackSummaries: attacks,
+      modelInfo,
+      timings,
     });
+    let written: WrittenReport | undefined;
+    if (options.writeReport !== false) {
+      written = await timed('report', async () => {
+        const w = await writeReport(report, cfg.out, { png: options.png ?? false, ...(signal ? { signal } : {}) });
+        writeFileAtomic(
+          join(cfg.out, 'results.json'),
+          JSON.stringify({ config: cfg, model: modelInfo, attacks, timings, cached: cachedStages, layers: layers.map(({ umap, ...rest }) => ({ ...rest, umap: umap.map((u) => ({ attack: u.attack, seed: u.seed, nEpochs: u.nEpochs, seconds: u.seconds })) })) }, null, 1),
+        );
+        return w;
+      });
+    }
+    return { config: cfg, report, attacks, layers, ...(written ? { written } : {}), timings, cached: cachedStages };
+  } finally {
+    sm.model.dispose();
   }
-  sm.model.dispose();
-  return { config: cfg, report, attacks, layers, ...(written ? { written } : {}), timings, cached: cachedStages };
 }

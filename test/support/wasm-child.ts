@@ -1,6 +1,6 @@
 /**
  * Child process for the wasm thread tests (the wasm backend initialises once per process).
- * Usage: node wasm-child.js <threads|auto> [--refuse-workers]
+ * Usage: node wasm-child.js <threads|auto> [--refuse-workers] [--no-kernels]
  * Prints one JSON line: { report, backend, sum, grad } where grad is the filter gradient of a
  * small conv layer, so that configurations can be compared with each other.
  */
@@ -20,7 +20,7 @@ if (flags.includes('--refuse-workers')) {
   };
 }
 const threads = threadsArg === 'auto' ? 'auto' : Number(threadsArg);
-const report = await useWasmBackend({ threads });
+const report = await useWasmBackend({ threads, kernels: !flags.includes('--no-kernels') });
 const grad = tf.tidy(() => {
   const x = tf.reshape(tf.sin(tf.range(0, 8 * 16 * 16 * 3)), [8, 16, 16, 3]) as tf.Tensor4D;
   const w = tf.reshape(tf.cos(tf.range(0, 3 * 3 * 3 * 16)), [3, 3, 3, 16]) as tf.Tensor4D;

@@ -7,7 +7,9 @@
  * so with x transposed to [Ci, H, W, N] (channels as batch, batch as channels) and dy transposed
  * to [Ho, Wo, N, Co] (used as the filter), the fast XNNPACK `Conv2D` with dilation s (the forward
  * stride) and the forward padding yields [Ci, kh, kw, Co], transposed to [kh, kw, Ci, Co].
- * Works for every stride, padding mode and NHWC/NCHW layout.
+ * Works for every stride, padding mode and NHWC/NCHW layout. (Splitting the batch into groups,
+ * so that the dy "filter" stays cache-sized, made the convolution itself faster but cost more in
+ * slices and transposes than it saved; measured and dropped.)
  * @module
  */
 import { backend_util } from '@tensorflow/tfjs-core';
@@ -52,6 +54,13 @@ export function conv2DBackpropFilterConfig(): KernelConfig {
     // Bottom/right padding chosen so that the convolution output is exactly kh × kw where possible.
     const bottom = kh + (Ho - 1) * sh - H - top;
     const right = kw + (Wo - 1) * sw - W - left;
+    if (top < 0 || left < 0) throw new Error('ae-manifold Conv2DBackpropFilter: negative padding is not supported');
+    const pad = [
+      [0, 0],
+      [top, Math.max(0, bottom)],
+      [left, Math.max(0, right)],
+      [0, 0],
+    ];
     const temps: TensorInfo[] = [];
     try {
       // [N, H, W, Ci] (or [N, Ci, H, W]) -> [Ci, H, W, N];  [N, Ho, Wo, Co] (or NCHW) -> [Ho, Wo, N, Co]
@@ -59,13 +68,6 @@ export function conv2DBackpropFilterConfig(): KernelConfig {
       temps.push(xT);
       const dyT = transpose({ x: dy }, { perm: nchw ? [2, 3, 0, 1] : [1, 2, 0, 3] });
       temps.push(dyT);
-      if (top < 0 || left < 0) throw new Error('ae-manifold Conv2DBackpropFilter: negative padding is not supported');
-      const pad = [
-        [0, 0],
-        [top, Math.max(0, bottom)],
-        [left, Math.max(0, right)],
-        [0, 0],
-      ];
       let g = conv2d({ x: xT, filter: dyT }, { strides: [1, 1], pad, dataFormat: 'NHWC', dilations: [sh, sw], dimRoundingMode: 'floor' });
       temps.push(g);
       if (g.shape[1] !== kh || g.shape[2] !== kw) {

@@ -1,0 +1,115 @@
+/**
+ * The study end to end on the shipped MNIST MLP at a tiny size: every stage runs, the report is
+ * written, a rerun comes from the cache, a changed setting recomputes only what it touches, an
+ * abort leaves no half-written file, and no tensor leaks.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AbortedError, InvalidArgumentError } from '../src/index.js';
+import { runStudy, resolveStudyConfig } from '../src/node/index.js';
+import type { StudyConfig } from '../src/node/index.js';
+import { useWasm } from './support/wasm.js';
+import { expectTypedError, tf } from './support/tf.js';
+
+const tiny = (out: string): StudyConfig => ({
+  model: 'mnist-mlp',
+  attacks: ['l2', 'rubbish'],
+  n: 4,
+  rubbishPerClass: 1,
+  maxIterations: 300,
+  referenceSize: 400,
+  testSize: 120,
+  umapTestSize: 60,
+  k: 8,
+  snnlSize: 20,
+  snnlRepeats: 2,
+  seed: 5,
+  out,
+});
+
+function allFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? allFiles(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+test('runStudy: a tiny MNIST-MLP study writes the report, reuses its cache and recomputes only what a change touches', async () => {
+  await useWasm();
+  const out = mkdtempSync(join(tmpdir(), 'ae-study-'));
+  try {
+    const before = tf.memory().numTensors;
+    const first = await runStudy(tiny(out));
+    assert.equal(tf.memory().numTensors, before, 'tensor leak');
+    assert.deepEqual(first.cached, []);
+    assert.equal(first.config.seed, 5);
+    // Every analysis point of the MLP (METHODS.md §2): input + 2 × (dense, relu) + logits.
+    assert.deepEqual(first.layers.map((l) => l.layer), ['standardize', 'dense1', 'relu1', 'dense2', 'relu2', 'logits']);
+    const l2 = first.attacks.find((a) => a.attack === 'l2')!;
+    assert.equal(l2.attempted, 4);
+    assert.ok(l2.succeeded >= 1, 'CW-L2 found no adversarial example');
+    // Method A counts over a two-class reference add up to k for every reported pair.
+    for (const layer of first.layers) {
+      const m = layer.metrics.find((x) => x.attack === 'l2')!;
+      for (const p of m.knnClassCounts) {
+        assert.ok(Math.abs(p.summaries.original!.mean + p.summaries.predicted!.mean - 8) < 1e-9);
+      }
+      assert.equal(layer.hidden, layer.layer !== 'standardize' && layer.layer !== 'logits');
+      if (layer.hidden) {
+        assert.equal(layer.umap.length, 1);
+        assert.equal(layer.snnl.length, 2); // test vs l2, test vs rubbish
+      }
+    }
+    for (const f of ['index.html', 'report.json', 'results.json']) assert.ok(existsSync(join(out, f)), f);
+    const html = readFileSync(join(out, 'index.html'), 'utf8');
+    assert.match(html, /<svg/);
+    assert.ok(!allFiles(out).some((f) => f.includes('.tmp')), 'temporary file left behind');
+
+    const again = await runStudy(tiny(out));
+    assert.deepEqual(again.cached, ['craft-l2', 'craft-rubbish', ...first.layers.map((l) => `layer-${l.layer}`)]);
+    assert.deepEqual(again.attacks, first.attacks);
+
+    const changed = await runStudy({ ...tiny(out), k: 6 });
+    assert.deepEqual(changed.cached, ['craft-l2', 'craft-rubbish'], 'changing k must keep the attacks and redo the layers');
+    assert.equal(tf.memory().numTensors, before, 'tensor leak');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('runStudy: an abort stops with AbortedError and leaves no half-written file', async () => {
+  await useWasm();
+  const out = mkdtempSync(join(tmpdir(), 'ae-study-abort-'));
+  try {
+    const before = tf.memory().numTensors;
+    const ac = new AbortController();
+    let seen = 0;
+    await expectTypedError(
+      () =>
+        runStudy(tiny(out), {
+          signal: ac.signal,
+          onProgress: (p) => {
+            if (p.stage === 'craft-rubbish' && ++seen === 1) ac.abort(new Error('test abort'));
+          },
+        }),
+      AbortedError,
+      'runStudy',
+    );
+    assert.equal(tf.memory().numTensors, before, 'tensor leak after abort');
+    assert.ok(!existsSync(join(out, 'index.html')));
+    assert.ok(!allFiles(out).some((f) => f.includes('.tmp')), 'temporary file left behind');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('resolveStudyConfig: defaults and typed errors', async () => {
+  const c = resolveStudyConfig({ seed: 1 });
+  assert.equal(c.model, 'mnist-cnn');
+  assert.deepEqual(c.attacks, ['l0', 'l2', 'linf', 'rubbish']);
+  assert.equal(c.k, 300);
+  assert.equal(c.referenceSize, 'all');
+  await expectTypedError(() => resolveStudyConfig({ attacks: ['l3' as 'l2'] }), InvalidArgumentError, 'config.attacks');
+  await expectTypedError(() => resolveStudyConfig({ n: 0 }), InvalidArgumentError, 'config.n');
+  await expectTypedError(() => resolveStudyConfig({ nn: 3 } as StudyConfig), InvalidArgumentError, 'options.nn');
+});
