@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { ProbabilityOutputError, UnsupportedModelError } from '../errors.js';
+import { ProbabilityOutputError, ShapeMismatchError, UnsupportedModelError } from '../errors.js';
 
 /**
  * A function from a batch of inputs to a `[batch, classes]` tensor of logits. It must be
@@ -154,4 +154,42 @@ export function looksLikeProbabilities(values: Float32Array, rows: number, cols:
 /** Throws {@link ProbabilityOutputError} unless the caller opted out. */
 export function rejectProbabilities(fn: string, values: Float32Array, rows: number, cols: number, allow: boolean): void {
   if (!allow && looksLikeProbabilities(values, rows, cols)) throw new ProbabilityOutputError(fn);
+}
+
+/**
+ * Checks one example's shape against a LayersModel's declared input shape (free dimensions
+ * match anything), so a mismatch is a typed error instead of a tfjs-layers crash.
+ */
+export function checkModelInputShape(fn: string, arg: string, model: unknown, exampleShape: readonly number[], given: readonly number[]): void {
+  if (!isLayersModelLike(model)) return;
+  const declared = (model.inputs[0] as { shape?: Array<number | null> } | undefined)?.shape;
+  if (!declared) return;
+  const want = declared.slice(1);
+  const fits = want.length === exampleShape.length && want.every((d, i) => d === null || d === exampleShape[i]);
+  if (!fits) throw new ShapeMismatchError(fn, arg, [...(arg === 'inputs' ? [null] : []), ...want], [...given], 'the model input shape');
+}
+
+/**
+ * Computes a gradient of the logits through one example, so that a model with an op that has no
+ * gradient fails at entry with a typed error naming the op (not deep inside the attack loop).
+ */
+export function checkGradient(fn: string, lm: LogitsModel, example: tf.Tensor): void {
+  try {
+    tf.tidy(() => {
+      tf.grad((x: tf.Tensor) => tf.sum(lm.logits(x)))(example);
+    });
+  } catch (e) {
+    // tfjs 4.22 leaves its tape active (holding the tensors saved for backprop) when a gradient is
+    // missing: release them, or every later op would be recorded and those tensors would leak.
+    const state = (tf.engine() as unknown as { state: { activeTape: Array<{ saved?: tf.Tensor[] }> | null } }).state;
+    if (state.activeTape) {
+      for (const node of state.activeTape) tf.dispose(node.saved ?? []);
+      state.activeTape = null;
+    }
+    const m = /gradient function not found for (\w+)/i.exec((e as Error).message ?? '');
+    if (m) {
+      throw new UnsupportedModelError(fn, `the model uses the op ${m[1]}, which has no gradient in tfjs; the attacks need d(logits)/d(input)`, { cause: e });
+    }
+    throw e;
+  }
 }

@@ -8,7 +8,7 @@ import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
 import type { RunOptions } from '../types.js';
 import { checkInteger, checkKnownOptions, checkNumber } from '../internal/validate.js';
 import type { LogitsModel } from './logits-model.js';
-import { rejectProbabilities, toLogitsModel } from './logits-model.js';
+import { checkGradient, checkModelInputShape, rejectProbabilities, toLogitsModel } from './logits-model.js';
 import type { Bounds, Box } from './tanh-box.js';
 import { findOutOfBox, fromTanhSpace, resolveBox, toTanhSpace } from './tanh-box.js';
 import { predictLogits } from './result.js';
@@ -184,6 +184,7 @@ export async function prepareAttack(args: {
   const exampleShape = shape.slice(1);
   const D = exampleShape.reduce((a: number, b: number) => a * b, 1);
   if (D < 1) throw new ShapeMismatchError(fn, 'inputs', [N, null], shape, 'non-empty examples');
+  checkModelInputShape(fn, 'inputs', args.model, exampleShape, shape);
   const C = exampleShape[exampleShape.length - 1]!;
   const box = resolveBox(fn, common.bounds, C);
   const x = Float32Array.from((await inputs.data()) as Float32Array);
@@ -209,6 +210,12 @@ export async function prepareAttack(args: {
   const { logits, K } = await predictLogits(fn, lm, x.subarray(0, nFirst * D), nFirst, exampleShape, common.batchSize);
   if (K < 2) throw new InvalidArgumentError(fn, 'model', 'a classifier with at least 2 classes', `${K} output(s)`);
   rejectProbabilities(fn, logits, nFirst, K, common.allowProbabilities);
+  const first = tf.tensor(x.subarray(0, D), [1, ...exampleShape]);
+  try {
+    checkGradient(fn, lm, first);
+  } finally {
+    first.dispose();
+  }
   const checkRange = (a: Int32Array | null, arg: string) => {
     if (!a) return;
     for (let i = 0; i < N; i++) {

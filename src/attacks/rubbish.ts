@@ -9,7 +9,7 @@ import type { RunOptions } from '../types.js';
 import { createRng } from '../internal/rng.js';
 import { checkInteger, checkKnownOptions, checkNumber } from '../internal/validate.js';
 import type { AttackModel } from './logits-model.js';
-import { isLayersModelLike, looksLikeProbabilities, rejectProbabilities, toLogitsModel } from './logits-model.js';
+import { checkModelInputShape, isLayersModelLike, looksLikeProbabilities, rejectProbabilities, toLogitsModel } from './logits-model.js';
 import type { ClassIndices, ResolvedCommon } from './prepare.js';
 import { checkBoolean, prepareAttack, readClasses } from './prepare.js';
 import type { CwL2ResolvedOptions } from './cw-l2.js';
@@ -162,6 +162,7 @@ export async function generateRubbish(model: AttackModel, options: RubbishOption
     }
     shape = s.slice(1) as number[];
   }
+  checkModelInputShape(fn, 'options.shape', model, shape, shape);
   const D = shape.reduce((a, b) => a * b, 1);
   const C = shape[shape.length - 1]!;
   const box = resolveBox(fn, options.bounds, C);

@@ -3,6 +3,7 @@
  * @module
  */
 import { trainCommand } from './train-command.js';
+import { demoCommand, studyCommand } from './study-command.js';
 
 /** One subcommand of `ae-manifold`. */
 export interface CliCommand {
@@ -14,5 +15,7 @@ export interface CliCommand {
 
 /** Subcommands by name (`ae-manifold <name> ...`). */
 export const COMMANDS: Record<string, CliCommand> = {
+  study: studyCommand,
+  demo: demoCommand,
   train: trainCommand,
 };

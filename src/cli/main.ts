@@ -7,10 +7,11 @@ import { runCli } from './run.js';
 
 runCli(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    // Exit explicitly: the threaded wasm backend's worker threads would keep Node alive.
+    process.exit(code);
   },
   (e: unknown) => {
     process.stderr.write(`ae-manifold: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exitCode = 1;
+    process.exit(1);
   },
 );

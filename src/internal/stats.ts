@@ -2,6 +2,7 @@
  * Summary statistics (population std, linear-interpolated quartiles).
  * @module
  */
+import { InvalidArgumentError } from '../errors.js';
 import type { Summary } from '../types.js';
 
 /**
@@ -15,6 +16,9 @@ import type { Summary } from '../types.js';
  * @category Utilities
  */
 export function summarize(values: ArrayLike<number>): Summary {
+  if (values === null || typeof values !== 'object' || typeof (values as { length?: unknown }).length !== 'number') {
+    throw new InvalidArgumentError('summarize', 'values', 'an array or typed array of numbers', values);
+  }
   const v: number[] = [];
   for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i]!)) v.push(values[i]!);
   const n = v.length;

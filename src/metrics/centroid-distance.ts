@@ -71,7 +71,14 @@ export async function readClassQueryInput(fn: string, input: ClassQueryInput) {
 /** @internal Throws if a query class is missing from the reference labels. */
 export function checkClassesPresent(fn: string, arg: string, present: Set<number>, wanted: Int32Array): void {
   for (const c of wanted) {
-    if (!present.has(c)) throw new InvalidArgumentError(fn, arg, `to contain every class of the queries (class ${c} is absent)`, `classes {${[...present].sort((a, b) => a - b).join(', ')}}`);
+    if (!present.has(c)) {
+      throw new InvalidArgumentError(
+        fn,
+        `${arg} (against input.originalClass / input.predictedClass)`,
+        `a set of labels containing every class of the queries (class ${c} is absent)`,
+        `classes {${[...present].sort((a, b) => a - b).join(', ')}}`,
+      );
+    }
   }
 }
 

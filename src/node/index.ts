@@ -14,3 +14,13 @@ export * from '../data/index.js';
 export * from '../models/node.js';
 export * from '../report/node.js';
 export * from '../study/index.js';
+export {
+  AeManifoldError,
+  InvalidArgumentError,
+  ShapeMismatchError,
+  UnsupportedModelError,
+  ProbabilityOutputError,
+  AbortedError,
+  DataUnavailableError,
+  BackendUnavailableError,
+} from '../errors.js';

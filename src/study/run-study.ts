@@ -115,6 +115,7 @@ function layerFromCache(meta: LayerCacheMeta, blobs: Record<string, Float32Array
 export async function runStudy(config: StudyConfig, options: StudyRunOptions = {}): Promise<StudyResult> {
   const cfg = resolveStudyConfig(config);
   const { signal } = options;
+  throwIfAborted('runStudy', signal);
   const timings: Record<string, number> = {};
   const cachedStages: string[] = [];
   const stages = [

@@ -1,27 +1,11 @@
-// KNOWN FAILURES found by the reliability suite (issue 10). Not compiled (.txt) so that the suite
-// stays green. To check a fix: copy to test/reliability-known-failures.test.ts, build, run
-// `node scripts/run-tests.mjs <build> reliability-known`. When a case passes, move it into the
-// table of test/reliability-bad-inputs.test.ts.
-//
-// 1. carliniWagnerL2 / carliniWagnerL0 / carliniWagnerLinf — inputs whose shape does not fit the
-//    model (x = tf.zeros([2, 5]) for a Dense model with inputShape [4]) reach tfjs-layers and throw
-//    a plain Error "Input 0 is incompatible with layer logits: expected axis -1 of input shape to
-//    have value 4 but got shape 2,5." — expected ShapeMismatchError naming `inputs`.
-// 2. carliniWagnerL2 / L0 / Linf — a logits function without a gradient,
-//    (t) => tf.topk(tf.matMul(t, W), 3).values, throws the plain tfjs Error "Cannot compute
-//    gradient: gradient function not found for TopK." — expected UnsupportedModelError naming the op
-//    (DESIGN.md §3: "names an op without a gradient").
-// 3. generateRubbish — options.shape [5] for a model with inputShape [4] throws the same plain
-//    tfjs "Input 0 is incompatible with layer logits" Error — expected ShapeMismatchError naming
-//    `options.shape`.
-// 4. runStudy — an already-aborted signal is not checked at entry: runStudy({ n: 2, out }, { signal })
-//    first loads the model and throws DataUnavailableError (models/mnist-cnn missing in this
-//    checkout) instead of AbortedError. The signal should be checked before any work.
-// 5. summarize(null) — TypeError "Cannot read properties of null (reading 'length')" instead of
-//    InvalidArgumentError naming `values` (a JS caller's mistake; TypeScript types forbid it).
-// Also (message quality, not failing below): normalizedCentroidDistance with originalClass [0, 1, 9]
-//    says "input.referenceLabels must be to contain every class of the queries (class 9 is absent)"
-//    — grammar ("must be to contain") and it names referenceLabels rather than originalClass.
+// Regression tests for the bad-input cases the reliability suite (issue 10) first found failing:
+// each now gives a typed AeManifoldError naming the argument, with no leaked tensors.
+// 1. attacks: inputs whose shape does not fit the model → ShapeMismatchError naming `inputs`.
+// 2. attacks: a logits function with an op without gradient (TopK) → UnsupportedModelError naming
+//    the op (tfjs 4.22 also leaves its tape active after that error: the check releases it).
+// 3. generateRubbish: options.shape that does not fit the model → ShapeMismatchError.
+// 4. runStudy: an already-aborted signal → AbortedError before any work.
+// 5. summarize(null) → InvalidArgumentError naming `values`.
 import { test, before, after } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
