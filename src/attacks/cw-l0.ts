@@ -8,12 +8,12 @@ import { checkNumber } from '../internal/validate.js';
 import type { AttackModel } from './logits-model.js';
 import type { ClassIndices, CwCommonOptions, AttackContext, ResolvedCommon } from './prepare.js';
 import { checkBoolean, checkOptionKeys, prepareAttack, resolveCommon } from './prepare.js';
-import { CwEngine } from './optimize.js';
+import type { CwEngine } from './optimize.js';
 import type { StepObservation } from './optimize.js';
 import type { Program } from './driver.js';
-import { runPrograms } from './driver.js';
+import { evaluateOnContext, runAttackPrograms } from './run-attack.js';
 import type { AttackOutcome, AttackResult } from './result.js';
-import { evaluateFinal, makeResult } from './result.js';
+import { makeResult } from './result.js';
 import { toTanhSpace } from './tanh-box.js';
 import { InvalidArgumentError } from '../errors.js';
 
@@ -248,38 +248,22 @@ export async function carliniWagnerL0(
   }
   const ctx = await prepareAttack({ fn, model, inputs, labels, targets: options.targets, common });
   const programs = Array.from({ length: ctx.N }, (_, i) => new L0Program(ctx, resolved, i));
-  const engine = new CwEngine({
-    fn,
-    logits: (x) => ctx.lm.logits(x),
-    box: ctx.box,
-    exampleShape: ctx.exampleShape,
-    numClasses: ctx.K,
-    targeted: ctx.targeted,
-    kappa: resolved.confidence,
-    learningRate: resolved.learningRate,
-    distance: 'l2',
-    masked: true,
-    capacity: Math.min(resolved.batchSize, ctx.N),
-  });
-  let aborted: boolean;
-  try {
-    ({ aborted } = await runPrograms({ engine, programs, stage: 'cw-l0', onProgress: options.onProgress, signal: options.signal }));
-  } finally {
-    engine.dispose();
-  }
-  const raw = programs.map((p) => p.outcome());
+  const { outcomes: raw, aborted } = await runAttackPrograms(ctx, programs, { options: resolved, distance: 'l2', masked: true }, 'cw-l0', options);
   const snapped = raw.map((o, i) => ({ ...o, image: o.image ? snapUnchanged(ctx, i, o.image) : null }));
-  const base = { fn, lm: ctx.lm, box: ctx.box, x: ctx.x, exampleShape: ctx.exampleShape, norm: 'l0' as const, cls: ctx.cls, targeted: ctx.targeted, batchSize: resolved.batchSize };
-  const ev = await evaluateFinal({ ...base, outcomes: snapped });
+  const ev = await evaluateOnContext(ctx, snapped, 'l0', resolved.batchSize);
   // Where snapping tiny changes back undid the success (rare), return the unsnapped image.
   const redo = raw.flatMap((o, i) => (o.image && !ev.success[i] ? [i] : []));
   if (redo.length > 0) {
-    const sub = await evaluateFinal({
-      ...base,
-      x: Float32Array.from(redo.flatMap((i) => Array.from(ctx.x.subarray(i * ctx.D, (i + 1) * ctx.D)))),
-      outcomes: redo.map((i) => raw[i]!),
-      cls: Int32Array.from(redo, (i) => ctx.cls[i]!),
-    });
+    const sub = await evaluateOnContext(
+      ctx,
+      redo.map((i) => raw[i]!),
+      'l0',
+      resolved.batchSize,
+      {
+        x: Float32Array.from(redo.flatMap((i) => Array.from(ctx.x.subarray(i * ctx.D, (i + 1) * ctx.D)))),
+        cls: Int32Array.from(redo, (i) => ctx.cls[i]!),
+      },
+    );
     redo.forEach((i, j) => {
       if (sub.success[j]) {
         ev.images.set(sub.images.subarray(j * ctx.D, (j + 1) * ctx.D), i * ctx.D);

@@ -7,13 +7,13 @@ import { checkInteger } from '../internal/validate.js';
 import type { AttackModel } from './logits-model.js';
 import type { ClassIndices, CwCommonOptions, AttackContext, ResolvedCommon } from './prepare.js';
 import { checkBoolean, checkOptionKeys, prepareAttack, resolveCommon } from './prepare.js';
-import { CwEngine } from './optimize.js';
+import type { CwEngine } from './optimize.js';
 import type { StepObservation } from './optimize.js';
 import type { Program } from './driver.js';
-import { runPrograms } from './driver.js';
+import { evaluateOnContext, runAttackPrograms } from './run-attack.js';
 import { argmaxRow, isSuccessRow } from './objective.js';
 import type { AttackOutcome, AttackResult } from './result.js';
-import { evaluateFinal, makeResult } from './result.js';
+import { makeResult } from './result.js';
 
 /**
  * Options of {@link carliniWagnerL2}. Defaults are those of the authors' code
@@ -200,39 +200,8 @@ export async function runL2<O extends CwL2ResolvedOptions>(
   evaluate?: { accept?: (logits: Float32Array, row: number, K: number) => boolean },
 ): Promise<AttackResult<O> & { logits: Float32Array }> {
   const programs = Array.from({ length: ctx.N }, (_, i) => new L2Program(ctx, resolved, i));
-  const engine = new CwEngine({
-    fn: ctx.fn,
-    logits: (x) => ctx.lm.logits(x),
-    box: ctx.box,
-    exampleShape: ctx.exampleShape,
-    numClasses: ctx.K,
-    targeted: ctx.targeted,
-    kappa: resolved.confidence,
-    learningRate: resolved.learningRate,
-    distance: 'l2',
-    masked: false,
-    capacity: Math.min(resolved.batchSize, ctx.N),
-  });
-  let aborted: boolean;
-  try {
-    ({ aborted } = await runPrograms({ engine, programs, stage, onProgress: run.onProgress, signal: run.signal }));
-  } finally {
-    engine.dispose();
-  }
-  const outcomes = programs.map((p) => p.outcome());
-  const ev = await evaluateFinal({
-    fn: ctx.fn,
-    lm: ctx.lm,
-    box: ctx.box,
-    x: ctx.x,
-    outcomes,
-    exampleShape: ctx.exampleShape,
-    norm: 'l2',
-    cls: ctx.cls,
-    targeted: ctx.targeted,
-    batchSize: resolved.batchSize,
-    ...(evaluate?.accept ? { accept: evaluate.accept } : {}),
-  });
+  const { outcomes, aborted } = await runAttackPrograms(ctx, programs, { options: resolved, distance: 'l2', masked: false }, stage, run);
+  const ev = await evaluateOnContext(ctx, outcomes, 'l2', resolved.batchSize, evaluate?.accept ? { accept: evaluate.accept } : {});
   const result = makeResult({
     images: ev.images,
     shape: ctx.shape,

@@ -9,13 +9,13 @@ import { checkNumber } from '../internal/validate.js';
 import type { AttackModel } from './logits-model.js';
 import type { ClassIndices, CwCommonOptions, AttackContext, ResolvedCommon } from './prepare.js';
 import { checkBoolean, checkOptionKeys, prepareAttack, resolveCommon } from './prepare.js';
-import { CwEngine } from './optimize.js';
+import type { CwEngine } from './optimize.js';
 import type { StepObservation } from './optimize.js';
 import type { Program } from './driver.js';
-import { runPrograms } from './driver.js';
+import { evaluateOnContext, runAttackPrograms } from './run-attack.js';
 import { argmaxRow } from './objective.js';
 import type { AttackOutcome, AttackResult } from './result.js';
-import { evaluateFinal, makeResult } from './result.js';
+import { makeResult } from './result.js';
 import { toTanhSpace } from './tanh-box.js';
 import { InvalidArgumentError } from '../errors.js';
 
@@ -200,38 +200,8 @@ export async function carliniWagnerLinf(
   }
   const ctx = await prepareAttack({ fn, model, inputs, labels, targets: options.targets, common });
   const programs = Array.from({ length: ctx.N }, (_, i) => new LinfProgram(ctx, resolved, i));
-  const engine = new CwEngine({
-    fn,
-    logits: (x) => ctx.lm.logits(x),
-    box: ctx.box,
-    exampleShape: ctx.exampleShape,
-    numClasses: ctx.K,
-    targeted: ctx.targeted,
-    kappa: resolved.confidence,
-    learningRate: resolved.learningRate,
-    distance: 'linf',
-    masked: false,
-    capacity: Math.min(resolved.batchSize, ctx.N),
-  });
-  let aborted: boolean;
-  try {
-    ({ aborted } = await runPrograms({ engine, programs, stage: 'cw-linf', onProgress: options.onProgress, signal: options.signal }));
-  } finally {
-    engine.dispose();
-  }
-  const outcomes = programs.map((p) => p.outcome());
-  const ev = await evaluateFinal({
-    fn,
-    lm: ctx.lm,
-    box: ctx.box,
-    x: ctx.x,
-    outcomes,
-    exampleShape: ctx.exampleShape,
-    norm: 'linf',
-    cls: ctx.cls,
-    targeted: ctx.targeted,
-    batchSize: resolved.batchSize,
-  });
+  const { outcomes, aborted } = await runAttackPrograms(ctx, programs, { options: resolved, distance: 'linf', masked: false }, 'cw-linf', options);
+  const ev = await evaluateOnContext(ctx, outcomes, 'linf', resolved.batchSize);
   return makeResult({
     images: ev.images,
     shape: ctx.shape,
