@@ -12,6 +12,7 @@
  * node build-test/bench/report-screenshot.js [--out DIR] [--n 3000] [--chromium /usr/bin/chromium] [--no-png]
  * Prints JSON lines; exits non-zero when a check fails.
  */
+import { CHROMIUM_ARGS } from '../test/support/browser/chromium.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -210,16 +211,7 @@ export async function main(): Promise<number> {
     headless: true,
     viewport: { width: 1400, height: 1000 },
     deviceScaleFactor: 1,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: CHROMIUM_ARGS,
   });
   const failures: string[] = [];
   try {

@@ -57,14 +57,19 @@ export interface PretrainedMetadata extends ModelFileMetadata {
  * const { model, metadata } = await loadPretrained('mnist-cnn');
  * console.log(metadata.testAccuracy, metadata.layers);
  * ```
+ * @param name which shipped model
+ * @param options `modelsDir`: the folder holding `<name>/model.json` (default: the package's `models/`)
  * @throws DataUnavailableError when that model is not shipped in this version (the message says how to train it)
  * @category Models
  */
-export async function loadPretrained(name: PretrainedName): Promise<{ model: tfl.LayersModel; metadata: PretrainedMetadata }> {
+export async function loadPretrained(
+  name: PretrainedName,
+  options: { modelsDir?: string } = {},
+): Promise<{ model: tfl.LayersModel; metadata: PretrainedMetadata }> {
   if (typeof name !== 'string' || !Object.prototype.hasOwnProperty.call(PRETRAINED_MODELS, name)) {
     throw new InvalidArgumentError('loadPretrained', 'name', `one of ${Object.keys(PRETRAINED_MODELS).map((k) => `'${k}'`).join(', ')}`, name);
   }
-  const dir = join(packageRoot(), 'models', name);
+  const dir = join(options.modelsDir ?? join(packageRoot(), 'models'), name);
   if (!existsSync(join(dir, 'model.json'))) {
     throw new DataUnavailableError(
       'loadPretrained',
