@@ -6,7 +6,7 @@
  * Prints images/s, the implied time of one training epoch, and the ratio to PyTorch.
  *
  * Usage (after `npm run build:test`):
- *   node build-test/bench/run.js --only train [--quick] [--threads 1|2] [--no-python]
+ *   node build-test/bench/run.js --only train [--quick] [--threads 1|2] [--no-python] [--profile] [--nets a,b]
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
@@ -14,7 +14,7 @@ import { useWasmBackend } from '../src/backend/index.js';
 import { createCifarCnn, createMnistCnn, createMnistMlp } from '../src/models/index.js';
 import { trainStep } from '../src/models/train.js';
 import { referenceCnn } from './backend.bench.js';
-import { emit, note, peakRssMB, runPythonReference, timeMedian } from './util.js';
+import { emit, note, peakRssMB, profileKernels, runPythonReference, timeMedian } from './util.js';
 import type { TimingOptions } from './util.js';
 
 interface Net {
@@ -41,7 +41,8 @@ export async function run(args: Record<string, string | true>): Promise<void> {
   note(`wasm: simd ${report.simd}, ${report.threads} thread(s), kernels ${report.kernels.join(', ')}`);
 
   const results: Record<string, number> = {};
-  for (const net of NETS) {
+  const only = typeof args.nets === 'string' ? args.nets.split(',') : undefined;
+  for (const net of NETS.filter((n) => !only || only.includes(n.name))) {
     const model = net.build();
     const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
     const optimizer = tf.train.adam(1e-3);
@@ -66,6 +67,14 @@ export async function run(args: Record<string, string | true>): Promise<void> {
         imagesPerSec: Math.round(ips),
         epochSecEstimate: Math.round(net.epochImages / ips),
       });
+      if (args.profile === true) {
+        const step = async () => {
+          const loss = trainStep(model, optimizer, x, y, vars);
+          await loss.data();
+          loss.dispose();
+        };
+        emit({ bench: 'train-profile', net: net.name, threads: report.threads, batch, kernels: (await profileKernels(step)).slice(0, 12) });
+      }
     } finally {
       tf.dispose([x, y]);
       optimizer.dispose();

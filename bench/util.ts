@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 
 /** One JSON line of benchmark output. */
 export type BenchRecord = Record<string, unknown> & { bench: string };
@@ -112,4 +113,19 @@ export function parseArgs(argv: string[]): Record<string, string | true> {
     } else out[a.slice(2)] = true;
   }
   return out;
+}
+
+/** Milliseconds per kernel of one call of `fn` (tf.profile), largest first. */
+export async function profileKernels(fn: () => Promise<void>): Promise<Array<{ kernel: string; ms: number; calls: number }>> {
+  const info = await tf.profile(fn);
+  const acc = new Map<string, { ms: number; calls: number }>();
+  for (const k of info.kernels) {
+    if (k.name.endsWith('__op')) continue; // op-level entries repeat the kernels they wrap
+    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    const e = acc.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += ms;
+    e.calls++;
+    acc.set(k.name, e);
+  }
+  return [...acc.entries()].map(([kernel, v]) => ({ kernel, ms: Math.round(v.ms * 10) / 10, calls: v.calls })).sort((a, b) => b.ms - a.ms);
 }

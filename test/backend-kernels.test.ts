@@ -104,7 +104,7 @@ async function onBoth(fn: () => tf.Tensor): Promise<{ cpu: Float32Array; wasm: F
 
 test('the ae-manifold kernels are the ones registered on wasm', async () => {
   await useWasm();
-  for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Sum', 'Identity', 'Cast']) assert.ok(isAeManifoldKernel(k), k);
+  for (const k of ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Sum', 'Mean', 'Tile', 'SplitV', 'Identity', 'Cast']) assert.ok(isAeManifoldKernel(k), k);
 });
 
 test('Conv2DBackpropFilter matches cpu on 40 random shapes, strides, paddings, layouts and batches', async () => {
@@ -238,6 +238,69 @@ test('Sum matches cpu for leading-axis (fast) and other (stock) reductions, with
     const e = relErr(r.wasm, r.cpu);
     assert.ok(e <= 1e-5, `${JSON.stringify(c)}: relative error ${e}`);
   }
+});
+
+test('Mean matches cpu for leading-axis (fast) and other (stock) reductions, with keepDims', async () => {
+  const rng = createRng(17);
+  const cases: Array<{ shape: number[]; axis: number | number[]; keepDims: boolean }> = [
+    { shape: [64, 9, 9, 16], axis: [0, 1, 2], keepDims: true },
+    { shape: [64, 9, 9, 16], axis: [0, 1, 2], keepDims: false },
+    { shape: [300, 17], axis: 0, keepDims: false },
+    { shape: [5, 6, 7], axis: [1, 2], keepDims: true },
+    { shape: [5, 6, 7], axis: [0, 2], keepDims: false },
+    { shape: [4, 6], axis: [0, 1], keepDims: false },
+  ];
+  for (const c of cases) {
+    const v = randomArray(rng, size(c.shape)).map((t) => 3 + t);
+    const r = await onBoth(() => tf.tidy(() => tf.mean(tf.tensor(v, c.shape), c.axis, c.keepDims)));
+    assert.deepEqual(r.shape, await tf.tidy(() => tf.mean(tf.zeros(c.shape), c.axis, c.keepDims)).shape);
+    const e = relErr(r.wasm, r.cpu);
+    assert.ok(e <= 1e-5, `${JSON.stringify(c)}: relative error ${e}`);
+  }
+});
+
+test('Tile matches cpu exactly on 30 random shapes and repetitions (float32, int32, bool)', async () => {
+  const rng = createRng(18);
+  for (let t = 0; t < 30; t++) {
+    const rank = 1 + rng.int(4);
+    const shape = Array.from({ length: rank }, () => 1 + rng.int(4));
+    const reps = Array.from({ length: rank }, () => 1 + rng.int(3));
+    const v = randomArray(rng, size(shape));
+    const r = await onBoth(() => tf.tidy(() => tf.tile(tf.tensor(v, shape), reps)));
+    assert.deepEqual(r.shape, shape.map((d, i) => d * reps[i]!));
+    assert.deepEqual(Array.from(r.wasm), Array.from(r.cpu), `tile ${JSON.stringify(shape)} x ${JSON.stringify(reps)}`);
+  }
+  // The BatchNorm-gradient pattern, and integer/boolean data.
+  const bn = await onBoth(() => tf.tidy(() => tf.tile(tf.tensor([1, 2, 3], [1, 1, 1, 3]), [4, 5, 6, 1])));
+  assert.deepEqual(Array.from(bn.wasm), Array.from(bn.cpu));
+  for (const dtype of ['int32', 'bool'] as const) {
+    const r = await onBoth(() => tf.tidy(() => tf.cast(tf.tile(tf.tensor([[1, 0, 3], [0, 5, 0]], [2, 3], dtype), [3, 2]), 'float32')));
+    assert.deepEqual(Array.from(r.wasm), Array.from(r.cpu), dtype);
+  }
+});
+
+test('SplitV matches cpu exactly on every axis, with uneven and zero-size parts (the concat gradient)', async () => {
+  const rng = createRng(19);
+  const shape = [3, 5, 4, 6];
+  const v = randomArray(rng, size(shape));
+  for (let axis = 0; axis < 4; axis++) {
+    const d = shape[axis]!;
+    for (const sizes of [[1, d - 2, 1], [d, 0], [d - 1, 1]]) {
+      for (let part = 0; part < sizes.length; part++) {
+        const r = await onBoth(() => tf.tidy(() => tf.split(tf.tensor(v, shape), [...sizes], axis)[part]!));
+        assert.deepEqual(Array.from(r.wasm), Array.from(r.cpu), `axis ${axis} sizes ${JSON.stringify(sizes)} part ${part}`);
+      }
+    }
+  }
+  // The gradient of the replicate padding (concat along height and width) matches cpu.
+  const padded = await onBoth(() =>
+    tf.tidy(() => {
+      const x = tf.tensor(v, shape);
+      const f = (t: tf.Tensor) => tf.sum(tf.mul(tf.concat([t, t, tf.slice(t, [0, 0, 0, 0], [-1, -1, 1, -1])], 2), tf.reshape(tf.range(0, 9 * 6), [9, 6])));
+      return tf.grad(f)(x);
+    }),
+  );
+  assert.ok(relErr(padded.wasm, padded.cpu) <= 1e-6);
 });
 
 test('Identity and same-dtype Cast share data without copying; real casts still convert', async () => {

@@ -58,3 +58,25 @@ test('train: a short real run saves a model with metadata, and rerunning continu
   const history = (JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as { userDefinedMetadata: { history: unknown[] } }).userDefinedMetadata.history;
   assert.equal(history.length, 2);
 });
+
+test('the progress bar prints throttled plain lines when stderr is not a terminal, and redraws in one', async () => {
+  const { ProgressBar } = await import('../src/cli/progress-bar.js');
+  const sink = (isTTY: boolean) => {
+    const chunks: string[] = [];
+    return { chunks, stream: { isTTY, columns: 80, write: (s: string) => chunks.push(s) } as unknown as NodeJS.WriteStream };
+  };
+  const plain = sink(false);
+  const everyTime = new ProgressBar(plain.stream, 10, 0);
+  everyTime.update(0.25, 'epoch 1/2');
+  everyTime.update(0.5, 'epoch 1/2');
+  assert.deepEqual(plain.chunks, [' 25.0% epoch 1/2\n', ' 50.0% epoch 1/2\n']);
+  const quiet = sink(false);
+  const throttled = new ProgressBar(quiet.stream, 10, 3_600_000);
+  throttled.update(0.5, 'x');
+  throttled.log('epoch 1 done');
+  assert.deepEqual(quiet.chunks, ['epoch 1 done\n'], 'no bar line within the interval, and no terminal escapes');
+  const tty = sink(true);
+  const bar = new ProgressBar(tty.stream, 10);
+  bar.update(0.5, 'half');
+  assert.match(tty.chunks[0]!, /^\r\[#####\.\.\.\.\.\]  50\.0% half/);
+});

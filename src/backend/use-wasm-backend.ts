@@ -28,7 +28,7 @@ export interface UseWasmBackendOptions {
   threads?: number | 'auto';
   /**
    * Install the faster replacement kernels: `Conv2DBackpropInput` through `Conv2D`, `BatchMatMul`
-   * with transposed operands, `MaxPoolGrad`, `Sum` over leading axes, copy-free `Identity` and
+   * with transposed operands, `MaxPoolGrad`, `Sum` and `Mean` over leading axes, `Tile`, `SplitV`, copy-free `Identity` and
    * same-dtype `Cast` (and a `Cast` to bool that means x ≠ 0). Default true. The missing
    * `Conv2DBackpropFilter` is registered either way, so conv nets can always be trained.
    */
@@ -45,7 +45,7 @@ export interface WasmBackendReport {
   simd: boolean;
   /** Threads of the XNNPACK pool actually running. */
   threads: number;
-  /** ae-manifold kernels registered on wasm (`Conv2DBackpropFilter` always; with `kernels: true` also `Conv2DBackpropInput`, `BatchMatMul`, `MaxPoolGrad`, `Sum`, `Identity`, `Cast`). */
+  /** ae-manifold kernels registered on wasm (`Conv2DBackpropFilter` always; with `kernels: true` also `Conv2DBackpropInput`, `BatchMatMul`, `MaxPoolGrad`, `Sum`, `Mean`, `Tile`, `SplitV`, `Identity`, `Cast`). */
   kernels: string[];
   /** Anything that did not go as asked (for example the fallback to one thread). */
   warnings: string[];

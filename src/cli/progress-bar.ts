@@ -12,25 +12,38 @@ export function formatDuration(seconds: number): string {
   return `${s}s`;
 }
 
-/** A progress bar that redraws one stderr line in a terminal and prints nothing in between otherwise. */
+/**
+ * A progress bar that redraws one stderr line in a terminal; when stderr is not a terminal (a log
+ * file, CI) it prints a plain progress line at most every `plainIntervalMs` instead.
+ */
 export class ProgressBar {
   private readonly tty: boolean;
   private readonly width: number;
   private lastDraw = 0;
   private drawn = false;
 
-  constructor(private readonly stream: NodeJS.WriteStream = process.stderr, width = 30) {
+  constructor(
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+    width = 30,
+    private readonly plainIntervalMs = 60_000,
+  ) {
     this.tty = Boolean(stream.isTTY);
     this.width = width;
+    this.lastDraw = this.tty ? 0 : Date.now();
   }
 
   /** Redraws the bar at `fraction` in [0, 1] with a text after it (throttled to 10 per second). */
   update(fraction: number, text: string): void {
-    if (!this.tty) return;
     const now = Date.now();
+    const f = Math.max(0, Math.min(1, fraction));
+    if (!this.tty) {
+      if (now - this.lastDraw < this.plainIntervalMs) return;
+      this.lastDraw = now;
+      this.stream.write(`${(f * 100).toFixed(1).padStart(5)}% ${text}\n`);
+      return;
+    }
     if (now - this.lastDraw < 100 && fraction < 1) return;
     this.lastDraw = now;
-    const f = Math.max(0, Math.min(1, fraction));
     const full = Math.round(f * this.width);
     const line = `[${'#'.repeat(full)}${'.'.repeat(this.width - full)}] ${(f * 100).toFixed(1).padStart(5)}% ${text}`;
     const cols = this.stream.columns ?? 120;

@@ -9,6 +9,7 @@
  */
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { hasHeapAccess } from './heap.js';
+import { replacementConfig } from './wasm-kernel-util.js';
 
 interface RefCounting {
   incRef(dataId: object): void;
@@ -36,8 +37,5 @@ export function aliasConfig(stock: KernelConfig): KernelConfig {
     backend.incRef(x.dataId);
     return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
   };
-  const config: KernelConfig = { kernelName: stock.kernelName, backendName: 'wasm', kernelFunc: kernelFunc as KernelFunc };
-  if (stock.setupFunc) config.setupFunc = stock.setupFunc;
-  if (stock.disposeFunc) config.disposeFunc = stock.disposeFunc;
-  return config;
+  return replacementConfig(stock, kernelFunc);
 }

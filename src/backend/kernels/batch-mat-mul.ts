@@ -6,7 +6,7 @@
  * @module
  */
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { bindOp, disposeInfos, wasmKernelFunc } from './wasm-kernel-util.js';
+import { bindOp, disposeInfos, wasmKernelFunc, replacementConfig } from './wasm-kernel-util.js';
 import type { WasmBackendLike } from './wasm-kernel-util.js';
 
 function swapLastTwo(rank: number): number[] {
@@ -38,8 +38,5 @@ export function batchMatMulConfig(stock: KernelConfig): KernelConfig {
       disposeInfos(backend, ...temps);
     }
   };
-  const config: KernelConfig = { kernelName: stock.kernelName, backendName: 'wasm', kernelFunc: kernelFunc as KernelFunc };
-  if (stock.setupFunc) config.setupFunc = stock.setupFunc;
-  if (stock.disposeFunc) config.disposeFunc = stock.disposeFunc;
-  return config;
+  return replacementConfig(stock, kernelFunc);
 }

@@ -7,7 +7,7 @@
  */
 import { backend_util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { bindOp, disposeInfos, pair, wasmKernelFunc } from './wasm-kernel-util.js';
+import { bindOp, disposeInfos, pair, wasmKernelFunc, replacementConfig } from './wasm-kernel-util.js';
 import type { WasmBackendLike } from './wasm-kernel-util.js';
 
 interface InputAttrs {
@@ -79,8 +79,5 @@ export function conv2DBackpropInputConfig(stock: KernelConfig): KernelConfig {
       disposeInfos(backend, ...temps);
     }
   };
-  const config: KernelConfig = { kernelName: stock.kernelName, backendName: 'wasm', kernelFunc: kernelFunc as KernelFunc };
-  if (stock.setupFunc) config.setupFunc = stock.setupFunc;
-  if (stock.disposeFunc) config.disposeFunc = stock.disposeFunc;
-  return config;
+  return replacementConfig(stock, kernelFunc);
 }

@@ -1,6 +1,7 @@
 /**
  * Registers the wasm kernels of ae-manifold: the missing `Conv2DBackpropFilter` always, and the
- * faster replacements (`Conv2DBackpropInput`, `BatchMatMul`, `MaxPoolGrad`, `Sum`, and copy-free `Identity`/`Cast`) when asked. Idempotent.
+ * faster replacements (`Conv2DBackpropInput`, `BatchMatMul`, `MaxPoolGrad`, `Sum`, `Mean`,
+ * `Tile`, `SplitV`, and copy-free `Identity`/`Cast`) when asked. Idempotent.
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -10,10 +11,12 @@ import { batchMatMulConfig } from './batch-mat-mul.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
-import { sumConfig } from './sum.js';
+import { splitVConfig } from './split-v.js';
+import { meanConfig, sumConfig } from './sum.js';
+import { tileConfig } from './tile.js';
 
 /** Every kernel ae-manifold may register on wasm. */
-export const WASM_KERNEL_NAMES = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Sum', 'Identity', 'Cast'] as const;
+export const WASM_KERNEL_NAMES = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Sum', 'Mean', 'Tile', 'SplitV', 'Identity', 'Cast'] as const;
 
 const ours = new WeakSet<KernelFunc>();
 
@@ -48,6 +51,9 @@ export function installWasmKernels(fast: boolean): string[] {
     replace('BatchMatMul', batchMatMulConfig);
     replace('MaxPoolGrad', maxPoolGradConfig);
     replace('Sum', sumConfig);
+    replace('Mean', meanConfig);
+    replace('Tile', tileConfig);
+    replace('SplitV', splitVConfig);
     replace('Identity', aliasConfig);
     replace('Cast', aliasConfig);
   }

@@ -9,6 +9,7 @@
 import { backend_util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { f32, hasHeapAccess } from './heap.js';
+import { replacementConfig } from './wasm-kernel-util.js';
 
 interface PoolAttrs {
   filterSize: number | [number, number];
@@ -76,8 +77,5 @@ export function maxPoolGradConfig(stock: KernelConfig): KernelConfig {
     }
     return out;
   };
-  const config: KernelConfig = { kernelName: stock.kernelName, backendName: 'wasm', kernelFunc: kernelFunc as KernelFunc };
-  if (stock.setupFunc) config.setupFunc = stock.setupFunc;
-  if (stock.disposeFunc) config.disposeFunc = stock.disposeFunc;
-  return config;
+  return replacementConfig(stock, kernelFunc);
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 
 /** The part of tfjs-backend-wasm's `BackendWasm` these kernels use. */
 export interface WasmBackendLike {
@@ -40,4 +40,16 @@ export function disposeInfos(backend: WasmBackendLike, ...infos: Array<TensorInf
 export function pair(v: number | [number, number] | undefined, fallback = 1): [number, number] {
   if (v === undefined) return [fallback, fallback];
   return typeof v === 'number' ? [v, v] : [v[0], v[1]];
+}
+
+/**
+ * The config of a replacement kernel: `kernelFunc` under the stock kernel's name, keeping the stock
+ * setup and dispose functions (the replacement falls back to the stock kernel function, which
+ * needs its setup to have run).
+ */
+export function replacementConfig(stock: KernelConfig, kernelFunc: (args: Parameters<KernelFunc>[0]) => TensorInfo | TensorInfo[]): KernelConfig {
+  const config: KernelConfig = { kernelName: stock.kernelName, backendName: 'wasm', kernelFunc: kernelFunc as KernelFunc };
+  if (stock.setupFunc) config.setupFunc = stock.setupFunc;
+  if (stock.disposeFunc) config.disposeFunc = stock.disposeFunc;
+  return config;
 }
