@@ -20,7 +20,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import { useWasmBackend } from '../src/backend/index.js';
-import { emit, note, peakRssMB, runPythonReference, timeMedian } from './util.js';
+import { toLogitsModel } from '../src/attacks/logits-model.js';
+import { emit, note, peakRssMB, profileKernels, runPythonReference, timeMedian } from './util.js';
 import type { TimingOptions } from './util.js';
 
 const BENCHES = ['forward', 'inputGrad', 'cwAdamStep', 'trainStep', 'activations'] as const;
@@ -49,9 +50,11 @@ export function referenceWork(model: tfl.Sequential, batch: number, seed = 0): {
   const optModel = tf.train.adam(1e-3);
   const features = tfl.model({ inputs: model.inputs, outputs: model.layers[4]!.output as tfl.SymbolicTensor });
   const weights = model.trainableWeights.map((v) => v.read() as tf.Variable);
+  // The attacks' own forward pass (replayed without the fused layers' eager weight gradients).
+  const attackModel = toLogitsModel('bench', model);
   const cwLoss = (ww: tf.Tensor): tf.Scalar => {
     const xadv = tf.mul(0.5, tf.add(tf.tanh(ww), 1));
-    const logits = model.apply(xadv) as tf.Tensor2D;
+    const logits = attackModel.logits(xadv) as tf.Tensor2D;
     const real = tf.sum(tf.mul(onehot, logits), 1);
     const other = tf.max(tf.sub(tf.mul(tf.sub(1, onehot), logits), tf.mul(onehot, 1e4)), 1);
     const f = tf.maximum(tf.sub(real, other), 0); // kappa 0
@@ -93,21 +96,6 @@ export function referenceWork(model: tfl.Sequential, batch: number, seed = 0): {
       optModel.dispose();
     },
   };
-}
-
-/** Milliseconds per kernel of one call of `fn` (tf.profile), largest first. */
-async function profileKernels(fn: () => Promise<void>): Promise<Array<{ kernel: string; ms: number; calls: number }>> {
-  const info = await tf.profile(fn);
-  const acc = new Map<string, { ms: number; calls: number }>();
-  for (const k of info.kernels) {
-    if (k.name.endsWith('__op')) continue; // op-level entries repeat the kernels they wrap
-    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    const e = acc.get(k.name) ?? { ms: 0, calls: 0 };
-    e.ms += ms;
-    e.calls++;
-    acc.set(k.name, e);
-  }
-  return [...acc.entries()].map(([kernel, v]) => ({ kernel, ms: Math.round(v.ms * 10) / 10, calls: v.calls })).sort((a, b) => b.ms - a.ms);
 }
 
 async function runConfig(config: Config, args: Record<string, string | true>): Promise<void> {

@@ -1,6 +1,6 @@
 /**
  * Shared by the metrics benchmarks: the wasm backend (the backend helper's threaded set-up when it
- * exists, stock wasm otherwise) and an MNIST IDX reader.
+ * exists, stock wasm otherwise), an MNIST IDX reader and recall@k.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
@@ -46,4 +46,14 @@ export function loadMnist(dir: string, split: 'train' | 't10k', limit?: number):
   const data = new Float32Array(rows * cols);
   for (let i = 0; i < data.length; i++) data[i] = img.data[i]! / 255;
   return { data, rows, cols, labels: Int32Array.from(lab.data.subarray(0, rows)) };
+}
+
+/** Fraction of the reference neighbours (sklearn's indices) found among ours, over all queries. */
+export function recallAtK(mine: Int32Array, theirs: Int32Array, queries: number, k: number): number {
+  let hit = 0;
+  for (let q = 0; q < queries; q++) {
+    const set = new Set(mine.subarray(q * k, (q + 1) * k));
+    for (let j = 0; j < k; j++) if (set.has(theirs[q * k + j]!)) hit++;
+  }
+  return hit / (queries * k);
 }

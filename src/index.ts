@@ -27,6 +27,7 @@ export type { Progress, RunOptions, FloatMatrix, Summary } from './types.js';
 export { createRng } from './internal/rng.js';
 export type { Rng } from './internal/rng.js';
 export { summarize } from './internal/stats.js';
+export { backendFloatPrecision } from './backend/precision.js';
 
 export * from './attacks/index.js';
 export * from './probes/index.js';

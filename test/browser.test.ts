@@ -2,7 +2,8 @@
 // (no Node built-ins), and a page served on 127.0.0.1 runs probeLayers, a short CW-L2 and
 // projectUmap in Debian's headless chromium (through playwright-core, never a downloaded browser)
 // on the cpu backend and on WebGL when the browser has it; the numbers must match the same run in
-// Node on the cpu backend. Also opens examples/browser/ and checks a screenshot of its figure.
+// Node on the cpu backend. Also opens examples/browser/ and checks a screenshot of its figure, and
+// runs CW-L2 and SNNL on WebGL forced onto float16 textures (docs/attacks.md, "Float16 backends").
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import type { ServedFile, StaticServer } from './support/browser/server.js';
 import { runScenarioChecked } from './support/browser/scenario.js';
 import type { ScenarioResult } from './support/browser/scenario.js';
 import type { BackendRun } from './support/browser/page-entry.js';
+import type { Float16ScenarioResult } from './support/browser/float16-scenario.js';
 
 const here = dirname(fileURLToPath(import.meta.url)); // <build>/test
 const buildDir = resolve(here, '..');
@@ -149,7 +151,9 @@ test('probeLayers, CW-L2 and projectUmap in chromium match Node (cpu; WebGL when
     }
     const g = gl.result!;
     assert.equal(g.backend, 'webgl');
-    console.log(`# WebGL really ran (floatPrecision ${g.floatPrecision})`);
+    console.log(`# WebGL really ran (tfjs floatPrecision() ${g.floatPrecision}, measured ${g.measuredPrecision})`);
+    // Float32 textures here: the library must not mistake them for float16 (tfjs's floatPrecision() does).
+    assert.equal(g.measuredPrecision, 32, 'backendFloatPrecision() on WebGL with float32 textures');
     assert.equal(g.leakedTensors, 0, 'tensors leaked in the browser (webgl)');
     const tol = g.floatPrecision === 16 ? 5e-2 : 1e-4;
     const glDiffs: string[] = [];
@@ -174,6 +178,80 @@ test('probeLayers, CW-L2 and projectUmap in chromium match Node (cpu; WebGL when
     assert.equal(g.umap.rows, nodeRun.umap.rows);
     assert.ok(g.umap.data.every(Number.isFinite), 'webgl UMAP embedding has non-finite values');
     console.log(`# webgl: UMAP max |Δ| vs Node cpu = ${maxAbsDiff(g.umap.data, nodeRun.umap.data).toExponential(2)} (not required to be identical across backend types)`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('float16 WebGL: detected, CW-L2 warns and stays in the box with re-checked success, SNNL stays finite', { timeout: 240_000 }, async () => {
+  const page = await browser!.context.newPage(); // a fresh page: no WebGL backend initialised yet
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  try {
+    await page.goto(`${server!.origin}/`);
+    await page.waitForFunction(() => typeof (globalThis as unknown as { aeFloat16Scenario?: unknown }).aeFloat16Scenario === 'function', undefined, { timeout: 30_000 });
+    const r = await page.evaluate(() => (globalThis as unknown as { aeFloat16Scenario: () => Promise<Float16ScenarioResult> }).aeFloat16Scenario());
+    assert.equal(r.available, true, `WebGL did not start in chromium: ${r.error}`);
+    assert.equal(r.renderFloat32Enabled, false);
+    console.log(`# float16 WebGL: tfjs floatPrecision() says ${r.tfjsFloatPrecision}, backendFloatPrecision() measures ${r.measuredPrecision}`);
+    assert.equal(r.measuredPrecision, 16, 'half-float textures must be detected as float16');
+    assert.equal(r.cpuMeasuredPrecision, 32);
+    assert.equal(r.leakedTensors, 0, 'tensors leaked on float16 WebGL');
+    const N = r.labels.length;
+    for (const run of r.runs) {
+      const tag = `κ=${run.confidence}`;
+      assert.equal(run.warnings.length, 1, `${tag}: one float16 warning expected, got ${JSON.stringify(run.warnings)}`);
+      assert.match(run.warnings[0]!, /^carliniWagnerL2: the webgl backend stores tensors in float16/);
+      assert.ok(run.adversarial.every((v) => Number.isFinite(v) && v >= 0 && v <= 1), `${tag}: adversarial values outside [0, 1] or not finite`);
+      // Success is re-checked: a fresh float16 prediction of the returned inputs gives the same classes.
+      assert.deepEqual(run.repredictedFloat16, run.predicted, `${tag}: predicted differs from a fresh float16 prediction`);
+      for (let i = 0; i < N; i++) {
+        assert.equal(run.success[i], run.predicted[i] !== r.labels[i] ? 1 : 0, `${tag}: success of example ${i} does not match its prediction`);
+        const d = run.distance[i] ?? null;
+        if (run.success[i]) {
+          let acc = 0;
+          for (let k = 0; k < 8; k++) acc += (run.adversarial[i * 8 + k]! - r.inputs[i * 8 + k]!) ** 2;
+          assert.ok(d !== null && Math.abs(d - Math.sqrt(acc)) <= 1e-6, `${tag}: distance of example ${i} is ${d}, the returned input is ${Math.sqrt(acc)} away`);
+        } else assert.equal(d, null, `${tag}: a failed example must have distance Infinity`);
+      }
+      const ok = run.success.reduce((a, b) => a + b, 0);
+      // Values exactly at 0 or 1 can move (with the float32 shrink factor their gradient is exactly 0 in float16).
+      let edgeMoved = 0;
+      for (let i = 0; i < N; i++) {
+        if (!run.success[i]) continue;
+        for (let k = 0; k < 8; k++) {
+          const x0 = r.inputs[i * 8 + k]!;
+          if ((x0 === 0 || x0 === 1) && Math.abs(run.adversarial[i * 8 + k]! - x0) > 1e-3) edgeMoved++;
+        }
+      }
+      console.log(
+        `# float16 CW-L2 ${tag}: ${ok}/${N} succeeded (cpu κ=0: ${r.cpuRun.success.reduce((a, b) => a + b, 0)}/${N}), ` +
+          `distances [${run.distance.map((v) => (v === null ? 'inf' : v.toFixed(3))).join(' ')}] vs cpu [${r.cpuRun.distance.map((v) => (v === null ? 'inf' : v.toFixed(3))).join(' ')}], ` +
+          `${edgeMoved} edge values moved, cpu margins [${run.cpuMargin.map((v) => v.toFixed(4)).join(' ')}]`,
+      );
+      assert.ok(ok >= N - 2, `${tag}: only ${ok}/${N} adversarial examples on float16 WebGL`);
+      assert.ok(edgeMoved > 0, `${tag}: no value at 0 or 1 moved: the edges are frozen`);
+    }
+    // With a confidence above the float16 logit error, every success holds on float32 (cpu).
+    const k = r.runs.find((run) => run.confidence > 0)!;
+    for (let i = 0; i < N; i++) {
+      if (k.success[i]) assert.ok(k.cpuMargin[i]! > 0 && k.repredictedCpu[i] !== r.labels[i], `κ=${k.confidence}: example ${i} is not adversarial on cpu (margin ${k.cpuMargin[i]})`);
+    }
+    // SNNL: finite where the squared distances overflow float16, and close to float32.
+    for (let t = 0; t < r.snnl.temperatures.length; t++) {
+      const a = r.snnl.float16[t]!;
+      const b = r.snnl.cpu[t]!;
+      assert.ok(Number.isFinite(a), `SNNL at T=${r.snnl.temperatures[t]} is ${a} on float16`);
+      assert.ok(Math.abs(a - b) <= 2e-3 + 5e-3 * Math.abs(b), `SNNL at T=${r.snnl.temperatures[t]}: float16 ${a}, cpu ${b}`);
+    }
+    assert.equal(r.snnl.gradFinite, true, 'SNNL gradient has non-finite values on float16');
+    const o16 = r.optimal.float16;
+    const o32 = r.optimal.cpu;
+    assert.ok([o16.loss, o16.temperature, o16.mu].every(Number.isFinite), `optimalSnnl on float16: ${JSON.stringify(o16)}`);
+    assert.ok(Math.abs(o16.mu - o32.mu) <= 1e-5 * o32.mu, `median squared distance: float16 ${o16.mu}, cpu ${o32.mu}`);
+    assert.ok(Math.abs(o16.loss - o32.loss) <= 1e-4, `optimal SNNL: float16 ${o16.loss}, cpu ${o32.loss}`);
+    console.log(`# float16 SNNL at T=[${r.snnl.temperatures.join(', ')}]: [${r.snnl.float16.map((v) => v.toFixed(4)).join(' ')}] vs cpu [${r.snnl.cpu.map((v) => v.toFixed(4)).join(' ')}]; ℓ* ${o16.loss} vs ${o32.loss}`);
     assert.deepEqual(errors, []);
   } finally {
     await page.close();

@@ -120,3 +120,13 @@ test('knnSearch: columns constant over the reference (left out of the matMul) do
   const r2 = await knnSearch(flat, q, { k: 4 });
   assert.deepEqual(Array.from(r2.indices.subarray(0, 4)), [0, 1, 2, 3]);
 });
+
+test('knnSearch brute force stays exact for data far from the origin (scores are centred)', async () => {
+  // Values near 1000 with unit spread: uncentred float32 scores q·x − ½‖x‖² (‖x‖² ≈ 8·10⁷) lose the ranking.
+  const ref = randMatrix(400, 80, 15);
+  const q = randMatrix(10, 80, 16);
+  for (const m of [ref, q]) for (let i = 0; i < m.data.length; i++) m.data[i]! += 1000;
+  const res = await expectNoLeaks(() => knnSearch(ref, q, { k: 12, method: 'brute' }));
+  const bf = bruteKnn(ref, q, 12);
+  for (let i = 0; i < 10; i++) assert.deepEqual(Array.from(res.indices.subarray(i * 12, (i + 1) * 12)), bf.indices[i]);
+});

@@ -1,12 +1,18 @@
 // Determinism: the same seed gives bit-identical results on the same backend (cpu) for an attack,
-// the rubbish class, a stratified data subset, PCA and UMAP. Each is run twice (small sizes).
+// the rubbish class, a stratified data subset, PCA and UMAP, and (on wasm) for the whole study.
+// Each is run twice (small sizes).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { useCpu, tf } from './support/tf.js';
 import { carliniWagnerL2, carliniWagnerLinf, fitPca, generateRubbish, projectUmap } from '../src/index.js';
 import type { FloatMatrix } from '../src/index.js';
-import { loadMnist } from '../src/node/index.js';
+import { loadMnist, runStudy } from '../src/node/index.js';
+import type { StudyConfig } from '../src/node/index.js';
+import { useWasm } from './support/wasm.js';
 
 let model: tfl.LayersModel;
 let x: tf.Tensor2D;
@@ -114,4 +120,97 @@ test('fitPca (randomized) and projectUmap: same seed → identical output', asyn
   sameBits(u1.embedding.data, u2.embedding.data, 'umap embedding');
   const u3 = await projectUmap(data, { nNeighbors: 8, nEpochs: 80, seed: 21 });
   sameBits(u1.embedding.data, u3.embedding.data, 'umap embedding from a FloatMatrix vs a tensor');
+});
+
+/** Keys whose values are wall times, cache bookkeeping or the output path: the rest must repeat exactly. */
+const NOT_RESULTS = new Set(['seconds', 'timings', 'time per stage', 'cached', 'out', 'written']);
+
+/** The study's JSON outputs without {@link NOT_RESULTS}; lists every dropped key path in `dropped`. */
+function results(json: string, dropped: Set<string>, path = ''): unknown {
+  const walk = (v: unknown, p: string): unknown => {
+    if (Array.isArray(v)) return v.map((e) => walk(e, `${p}[]`));
+    if (v && typeof v === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, e] of Object.entries(v)) {
+        if (NOT_RESULTS.has(k)) dropped.add(`${p}.${k}`);
+        else if (k === 'notes' && Array.isArray(e)) {
+          // Each note ends its numbers with the attack's wall time ("…, 1.4 s"): blank that out.
+          out[k] = e.map((n: string) => n.replace(/, \d+\.\d s\b/, ', <wall time> s'));
+          dropped.add(`${p}.${k}[] wall time`);
+        } else out[k] = walk(e, `${p}.${k}`);
+      }
+      return out;
+    }
+    return v;
+  };
+  return walk(JSON.parse(json), path);
+}
+
+/** The first place where two JSON values differ, for the failure message. */
+function firstDifference(a: unknown, b: unknown, p = ''): string | null {
+  if (Object.is(a, b)) return null;
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return `${p}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`;
+  const keys = new Set([...Object.keys(a as object), ...Object.keys(b as object)]);
+  for (const k of keys) {
+    const d = firstDifference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${p}.${k}`);
+    if (d) return d;
+  }
+  return null;
+}
+
+test('runStudy: the same seed gives identical results.json and report.json (wasm); another seed does not', async () => {
+  const config = (out: string, seed: number): StudyConfig => ({
+    model: 'mnist-mlp',
+    attacks: ['l2', 'rubbish'],
+    n: 3,
+    rubbishPerClass: 1,
+    maxIterations: 30,
+    referenceSize: 200,
+    testSize: 60,
+    umapTestSize: 40,
+    k: 5,
+    snnlSize: 10,
+    snnlRepeats: 1,
+    seed,
+    out,
+  });
+  await useWasm();
+  const dirs: string[] = [];
+  try {
+    // Three output folders, so three separate caches: every run computes every stage.
+    const run = async (seed: number) => {
+      const out = mkdtempSync(join(tmpdir(), 'ae-determinism-'));
+      dirs.push(out);
+      const r = await runStudy(config(out, seed));
+      assert.deepEqual(r.cached, [], 'a fresh output folder must not hit a cache');
+      const dropped = new Set<string>();
+      return {
+        results: results(readFileSync(join(out, 'results.json'), 'utf8'), dropped),
+        report: results(readFileSync(join(out, 'report.json'), 'utf8'), dropped),
+        dropped,
+      };
+    };
+    const before = tf.memory().numTensors;
+    const a = await run(5);
+    const b = await run(5);
+    const c = await run(6);
+    assert.equal(tf.memory().numTensors, before, 'tensor leak');
+    // Only wall times (the model's training history included), cache lists and the output path are left out.
+    assert.deepEqual([...a.dropped].sort(), [
+      '.attacks[].seconds', '.cached', '.config.out', '.config.time per stage', '.layers[].seconds', '.model.metadata.history[].seconds',
+      '.notes[] wall time', '.timings',
+    ].sort());
+    // 30 iterations are too few for CW-L2 to succeed here (its determinism is checked above); the
+    // rubbish inputs do succeed, so every layer stage (kNN, centroids, hull, SNNL, UMAP) has queries.
+    const attacks = (a.results as { attacks: Array<{ attack: string; attempted: number; succeeded: number }> }).attacks;
+    assert.deepEqual(attacks.map((x) => [x.attack, x.attempted]), [['l2', 3], ['rubbish', 10]]);
+    assert.ok(attacks[1]!.succeeded >= 5, `rubbish: only ${attacks[1]!.succeeded}/10 crafted`);
+    assert.equal(firstDifference(a.results, b.results), null, 'results.json differs between two runs with seed 5');
+    assert.equal(firstDifference(a.report, b.report), null, 'report.json differs between two runs with seed 5');
+    assert.notEqual(firstDifference(a.results, c.results), null, 'seed 6 gave the same results.json as seed 5');
+    assert.notEqual(firstDifference(a.report, c.report), null, 'seed 6 gave the same report.json as seed 5');
+  } finally {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    await useCpu();
+  }
 });

@@ -15,6 +15,7 @@ import { evaluateOnContext, runAttackPrograms } from './run-attack.js';
 import type { AttackOutcome, AttackResult } from './result.js';
 import { makeResult } from './result.js';
 import { toTanhSpace } from './tanh-box.js';
+import { FLOAT16_CHANGE_TOLERANCE } from './float16.js';
 import { InvalidArgumentError } from '../errors.js';
 
 /**
@@ -57,6 +58,11 @@ export const CW_L0_DEFAULTS = {
 const F_SUCCESS = 1e-4;
 /** A pixel counts as changed when some channel moved by at least this × the box width. */
 export const L0_CHANGE_TOLERANCE = 1e-4;
+
+/** {@link L0_CHANGE_TOLERANCE}, or {@link FLOAT16_CHANGE_TOLERANCE} on a float16 backend. */
+function changeTolerance(ctx: AttackContext): number {
+  return ctx.precision === 16 ? FLOAT16_CHANGE_TOLERANCE : L0_CHANGE_TOLERANCE;
+}
 /** Freezing stops right after a pixel whose score exceeds this. */
 const SCORE_STOP = 0.01;
 /** At most ⌈0.3·√(changed pixels)⌉ pixels are frozen per round. */
@@ -143,7 +149,7 @@ export class L0Program implements Program {
         for (let ch = 0; ch < C; ch++) {
           const k = p * C + ch;
           const diff = nimg[k]! - this.x[k]!;
-          if (Math.abs(diff) >= L0_CHANGE_TOLERANCE * (box.hi[ch]! - box.lo[ch]!)) changed = true;
+          if (Math.abs(diff) >= changeTolerance(ctx) * (box.hi[ch]! - box.lo[ch]!)) changed = true;
           sumDiff += diff;
           sumAbsG += Math.abs(g[k]!);
         }
@@ -195,7 +201,7 @@ function snapUnchanged(ctx: AttackContext, i: number, img: Float32Array): Float3
   for (let p = 0; p < D; p += C) {
     let changed = false;
     for (let ch = 0; ch < C; ch++) {
-      if (Math.abs(img[p + ch]! - ctx.x[i * D + p + ch]!) >= L0_CHANGE_TOLERANCE * (box.hi[ch]! - box.lo[ch]!)) changed = true;
+      if (Math.abs(img[p + ch]! - ctx.x[i * D + p + ch]!) >= changeTolerance(ctx) * (box.hi[ch]! - box.lo[ch]!)) changed = true;
     }
     if (!changed) for (let ch = 0; ch < C; ch++) out[p + ch] = ctx.x[i * D + p + ch]!;
   }
@@ -285,5 +291,6 @@ export async function carliniWagnerL0(
     targets: ctx.targets,
     aborted,
     options: resolved,
+    warnings: ctx.warnings,
   });
 }

@@ -214,6 +214,7 @@ export async function runL2<O extends CwL2ResolvedOptions>(
     targets: ctx.targets,
     aborted,
     options: resolved,
+    warnings: ctx.warnings,
   });
   return Object.assign(result, { logits: ev.logits });
 }

@@ -214,5 +214,6 @@ export async function carliniWagnerLinf(
     targets: ctx.targets,
     aborted,
     options: resolved,
+    warnings: ctx.warnings,
   });
 }

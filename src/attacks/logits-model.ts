@@ -1,12 +1,14 @@
 /**
  * The model an attack works on: a tfjs LayersModel (recognised by duck typing) or a plain
  * function from a batch to logits. A LayersModel that ends in a separate softmax layer is run up
- * to the layer before it, so every loss sees pre-softmax logits (ATTACKS.md §1).
+ * to the layer before it, so every loss sees pre-softmax logits (ATTACKS.md §1), and its graph is
+ * replayed so that gradients reach the input without computing any weight gradient.
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ProbabilityOutputError, ShapeMismatchError, UnsupportedModelError } from '../errors.js';
+import { inputGradientForward } from './input-gradient-forward.js';
 
 /**
  * A function from a batch of inputs to a `[batch, classes]` tensor of logits. It must be
@@ -118,11 +120,13 @@ export function toLogitsModel(fn: string, model: unknown): LogitsModel {
     }
     const sub = preSoftmaxModel(model);
     const run = sub ?? model;
+    // The graph replayed without the kernel gradients of fused Conv2D/Dense (input-gradient-forward.ts).
+    const forward = inputGradientForward(run);
     return {
       kind: 'layers',
       skippedSoftmax: sub !== null,
       logits(x) {
-        const y = run.apply(x, { training: false });
+        const y = forward ? forward(x) : run.apply(x, { training: false });
         if (!(y instanceof tf.Tensor)) throw new UnsupportedModelError(fn, 'the LayersModel did not return a single tensor');
         return y;
       },

@@ -13,12 +13,14 @@ import * as tf from '@tensorflow/tfjs-core';
  * @param logits `[B, K]`
  * @param classMask `[B, K]` one-hot of the target (targeted) or label (untargeted)
  * @param kappa κ ≥ 0
+ * @param maskValue what the class entry is masked to: −∞, or a finite lowest value on a float16
+ *   backend, where tfjs-webgl reads ±∞ back as NaN (measured)
  * @returns `[B]`
  */
-export function f6(logits: tf.Tensor2D, classMask: tf.Tensor2D, targeted: boolean, kappa: number): tf.Tensor1D {
+export function f6(logits: tf.Tensor2D, classMask: tf.Tensor2D, targeted: boolean, kappa: number, maskValue = -Infinity): tf.Tensor1D {
   return tf.tidy(() => {
     const real = tf.sum(tf.mul(logits, classMask), 1);
-    const masked = tf.where(tf.cast(classMask, 'bool'), tf.fill(logits.shape, -Infinity), logits);
+    const masked = tf.where(tf.cast(classMask, 'bool'), tf.fill(logits.shape, maskValue), logits);
     const other = tf.max(masked, 1);
     const margin = targeted ? tf.sub(other, real) : tf.sub(real, other);
     return tf.relu(tf.add(margin, kappa)) as tf.Tensor1D;

@@ -69,30 +69,30 @@ export class CwEngine {
   readonly D: number;
   readonly K: number;
   private cap: number;
-  private readonly cfg: EngineConfig;
+  protected readonly cfg: EngineConfig;
   // Host mirrors of the per-row constants.
-  private x: Float32Array;
-  private xt: Float32Array;
-  private base: Float32Array;
-  private mask: Float32Array | undefined;
-  private cls: Int32Array;
-  private c: Float64Array;
-  private tau: Float64Array;
-  private t: Int32Array;
-  private resetPending: Uint8Array;
-  private active: Uint8Array;
+  protected x: Float32Array;
+  protected xt: Float32Array;
+  protected base: Float32Array;
+  protected mask: Float32Array | undefined;
+  protected cls: Int32Array;
+  protected c: Float64Array;
+  protected tau: Float64Array;
+  protected t: Int32Array;
+  protected resetPending: Uint8Array;
+  protected active: Uint8Array;
   private dirty = true;
   // Device state.
   private delta: tf.Tensor2D;
   private m: tf.Tensor2D;
   private v: tf.Tensor2D;
-  private readonly midT: tf.Tensor1D;
-  private readonly halfT: tf.Tensor1D;
-  private xT: tf.Tensor2D | undefined;
-  private xtT: tf.Tensor2D | undefined;
-  private baseT: tf.Tensor2D | undefined;
-  private maskT: tf.Tensor2D | undefined;
-  private clsT: tf.Tensor2D | undefined;
+  protected readonly midT: tf.Tensor1D;
+  protected readonly halfT: tf.Tensor1D;
+  protected xT: tf.Tensor2D | undefined;
+  protected xtT: tf.Tensor2D | undefined;
+  protected baseT: tf.Tensor2D | undefined;
+  protected maskT: tf.Tensor2D | undefined;
+  protected clsT: tf.Tensor2D | undefined;
 
   constructor(cfg: EngineConfig) {
     this.cfg = cfg;
@@ -212,7 +212,7 @@ export class CwEngine {
     this.dirty = true;
   }
 
-  private upload(): void {
+  protected upload(): void {
     if (!this.dirty && this.xT) return;
     this.disposeConstants();
     const { cap, D, K } = this;
@@ -278,6 +278,7 @@ export class CwEngine {
     const maskT = this.maskT;
     const clsT = this.clsT!;
     const shape = [cap, ...cfg.exampleShape];
+    const box = this.uniformBox();
     let xp: tf.Tensor2D | undefined;
     let packed: tf.Tensor2D | undefined;
     let grad: tf.Tensor | undefined;
@@ -285,7 +286,7 @@ export class CwEngine {
     try {
       const lossFn = (d: tf.Tensor): tf.Scalar => {
         const w = tf.add(d, baseT);
-        let img = tf.add(this.midT, tf.mul(this.halfT, tf.tanh(w))) as tf.Tensor2D;
+        let img = (box ? tf.add(tf.mul(tf.tanh(w), box.half), box.mid) : tf.add(this.midT, tf.mul(this.halfT, tf.tanh(w)))) as tf.Tensor2D;
         if (maskT) img = tf.add(tf.mul(maskT, img), tf.mul(tf.sub(1, maskT), xT)) as tf.Tensor2D;
         const z = cfg.logits(tf.reshape(img, shape)) as tf.Tensor2D;
         if (z.rank !== 2 || z.shape[0] !== cap || z.shape[1] !== K) {
@@ -293,12 +294,17 @@ export class CwEngine {
         }
         const f = f6(z, clsT, cfg.targeted, cfg.kappa);
         const diff = tf.sub(img, xtT);
-        const dist =
-          cfg.distance === 'l2' ? tf.sum(tf.square(diff), 1) : tf.sum(tf.relu(tf.sub(tf.abs(diff), tauT!)), 1);
-        const loss = tf.add(dist, tf.mul(cT, f));
+        // x·x, not square: on threaded wasm Square runs on XNNPACK's pool (~0.4 ms per call when the
+        // machine is busy), Multiply of equal shapes does not.
+        const perValue = cfg.distance === 'l2' ? tf.mul(diff, diff) : tf.relu(tf.sub(tf.abs(diff), tauT!));
+        const dist = tf.sum(perValue, 1);
+        const cf = tf.mul(cT, f);
+        const loss = tf.add(dist, cf);
         xp = tf.keep(img);
         packed = tf.keep(tf.concat([tf.stack([loss, f, dist], 1), z], 1) as tf.Tensor2D);
-        return tf.sum(loss);
+        // Σ loss, summed so that the distance's gradient needs no [rows, 1] → [rows, D] broadcast
+        // (the same gradient, bit for bit; the value itself is not used).
+        return tf.add(tf.sum(perValue), tf.sum(cf));
       };
       const res = tf.valueAndGrad(lossFn)(this.delta);
       value = res.value;
@@ -306,9 +312,10 @@ export class CwEngine {
       // Adam (TF1 form), per row.
       const g = grad;
       const [d1, m1, v1] = tf.tidy(() => {
-        const ss = tf.tensor2d(stepSize, [cap, 1]);
+        // One step size for every row (the usual case) is a scalar, not a [rows, 1] broadcast.
+        const ss = allActive && stepSize.every((s) => s === stepSize[0]) ? stepSize[0]! : tf.tensor2d(stepSize, [cap, 1]);
         let mNew = tf.add(tf.mul(ADAM_BETA1, this.m), tf.mul(1 - ADAM_BETA1, g));
-        let vNew = tf.add(tf.mul(ADAM_BETA2, this.v), tf.mul(1 - ADAM_BETA2, tf.square(g)));
+        let vNew = tf.add(tf.mul(ADAM_BETA2, this.v), tf.mul(1 - ADAM_BETA2, tf.mul(g, g)));
         if (!allActive) {
           const a = tf.tensor2d(act, [cap, 1]);
           mNew = tf.add(this.m, tf.mul(a, tf.sub(mNew, this.m)));
@@ -348,6 +355,16 @@ export class CwEngine {
       grad?.dispose();
       value?.dispose();
     }
+  }
+
+  /**
+   * The box's mid and half as scalars when every channel shares them, so that x′ = mid + half·tanh(w)
+   * and its gradient need no [D] → [rows, D] broadcasts (the same values); `undefined` per channel.
+   */
+  private uniformBox(): { mid: number; half: number } | undefined {
+    const { mid, half } = this.cfg.box;
+    if (!mid.every((v) => v === mid[0]) || !half.every((v) => v === half[0])) return undefined;
+    return { mid: Math.fround(mid[0]!), half: Math.fround(half[0]!) };
   }
 
   private disposeConstants(): void {

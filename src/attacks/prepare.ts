@@ -10,8 +10,10 @@ import { checkInteger, checkKnownOptions, checkNumber } from '../internal/valida
 import type { LogitsModel } from './logits-model.js';
 import { checkGradient, checkModelInputShape, rejectProbabilities, toLogitsModel } from './logits-model.js';
 import type { Bounds, Box } from './tanh-box.js';
-import { findOutOfBox, fromTanhSpace, resolveBox, toTanhSpace } from './tanh-box.js';
+import { findOutOfBox, fromTanhSpace, resolveBox, tanhShrinkFor, toTanhSpace } from './tanh-box.js';
 import { predictLogits } from './result.js';
+import { backendFloatPrecision } from '../backend/precision.js';
+import { float16Warning } from './float16.js';
 
 /**
  * Labels or targets: one integer class per input.
@@ -81,6 +83,10 @@ export interface AttackContext {
   /** targets when targeted, labels otherwise. */
   cls: Int32Array;
   targeted: boolean;
+  /** Float precision of the backend's tensor storage (16: WebGL on half-float textures). */
+  precision: 16 | 32;
+  /** Warnings for the result (float16 backend). */
+  warnings: string[];
 }
 
 /** Resolved common options, echoed in results. */
@@ -186,7 +192,8 @@ export async function prepareAttack(args: {
   if (D < 1) throw new ShapeMismatchError(fn, 'inputs', [N, null], shape, 'non-empty examples');
   checkModelInputShape(fn, 'inputs', args.model, exampleShape, shape);
   const C = exampleShape[exampleShape.length - 1]!;
-  const box = resolveBox(fn, common.bounds, C);
+  const precision = backendFloatPrecision();
+  const box = resolveBox(fn, common.bounds, C, tanhShrinkFor(precision));
   const x = Float32Array.from((await inputs.data()) as Float32Array);
   for (let i = 0; i < x.length; i++) {
     if (!Number.isFinite(x[i]!)) {
@@ -251,5 +258,7 @@ export async function prepareAttack(args: {
     targets,
     cls: targets ?? lab,
     targeted: targets !== null,
+    precision,
+    warnings: precision === 16 ? [float16Warning(fn)] : [],
   };
 }

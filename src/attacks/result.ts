@@ -54,6 +54,8 @@ export interface AttackResult<O = Record<string, unknown>> {
   aborted: boolean;
   /** The options used, defaults filled in (callbacks and targets left out). */
   options: O;
+  /** What the caller should know about how far to trust the result: empty on float32 backends; on a float16 backend (WebGL on half-float textures) one entry saying what the attack did there. */
+  warnings: string[];
   /** Disposes `adversarial`. */
   dispose(): void;
 }
@@ -190,6 +192,7 @@ export function makeResult<O>(args: {
   targets: Int32Array | null;
   aborted: boolean;
   options: O;
+  warnings?: readonly string[];
 }): AttackResult<O> {
   const adversarial = tf.tensor(args.images, [...args.shape]);
   const constant = Float64Array.from(args.outcomes, (o) => o.constant);
@@ -207,6 +210,7 @@ export function makeResult<O>(args: {
     targets: args.targets,
     aborted: args.aborted,
     options: args.options,
+    warnings: [...(args.warnings ?? [])],
     dispose() {
       adversarial.dispose();
     },

@@ -19,6 +19,8 @@ import { evaluateFinal, makeResult, predictLogits } from './result.js';
 import type { Bounds } from './tanh-box.js';
 import { resolveBox } from './tanh-box.js';
 import { yieldNow } from './driver.js';
+import { backendFloatPrecision } from '../backend/precision.js';
+import { float16Warning } from './float16.js';
 
 /**
  * Options of {@link generateRubbish}.
@@ -284,6 +286,7 @@ export async function generateRubbish(model: AttackModel, options: RubbishOption
         targets,
         aborted,
         options: resolved,
+        warnings: backendFloatPrecision() === 16 ? [float16Warning(fn, false)] : [],
       });
     }
     const confidence = Float32Array.from({ length: N }, (_, i) => targetProbability(logits, i, K, targets[i]!, allowProbabilities));

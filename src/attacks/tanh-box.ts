@@ -23,6 +23,19 @@ export type Bounds = readonly [number, number] | readonly [readonly number[], re
  */
 export const TANH_SHRINK = 0.9999995;
 
+/**
+ * The shrink factor on a float16 backend: 1 − 2⁻¹⁰. With {@link TANH_SHRINK}, tanh(w₀) of a pixel
+ * at the box edge rounds to exactly ±1 in float16, so its gradient 1 − tanh² is 0 and the pixel can
+ * never move (measured on WebGL with half-float textures). 1 − 2⁻¹⁰ is a float16 number whose
+ * tanh-gradient (≈ 2⁻⁹) survives, at the price of starting edge pixels 2⁻¹⁰·half inside the box.
+ */
+export const TANH_SHRINK_FLOAT16 = 1 - 2 ** -10;
+
+/** The shrink factor for a backend of the given float precision. */
+export function tanhShrinkFor(precision: 16 | 32): number {
+  return precision === 16 ? TANH_SHRINK_FLOAT16 : TANH_SHRINK;
+}
+
 /** A resolved box: per-channel bounds as float64 arrays of length `channels`. */
 export interface Box {
   readonly channels: number;
@@ -32,10 +45,12 @@ export interface Box {
   readonly half: Float64Array;
   /** The largest hi − lo over channels (the L∞ τ schedule starts here). */
   readonly maxWidth: number;
+  /** Shrink factor s of the tanh change of variables ({@link TANH_SHRINK} or {@link TANH_SHRINK_FLOAT16}). */
+  readonly shrink: number;
 }
 
-/** Checks `bounds` and expands it to `channels` entries. */
-export function resolveBox(fn: string, bounds: Bounds | undefined, channels: number): Box {
+/** Checks `bounds` and expands it to `channels` entries; `shrink` is the tanh shrink factor s. */
+export function resolveBox(fn: string, bounds: Bounds | undefined, channels: number, shrink: number = TANH_SHRINK): Box {
   const b = bounds ?? [0, 1];
   if (!Array.isArray(b) || b.length !== 2) {
     throw new InvalidArgumentError(fn, 'options.bounds', 'a pair [lo, hi] or a pair of per-channel arrays [lo[], hi[]]', b);
@@ -69,21 +84,23 @@ export function resolveBox(fn: string, bounds: Bounds | undefined, channels: num
     half[c] = (hi[c]! - lo[c]!) / 2;
     maxWidth = Math.max(maxWidth, hi[c]! - lo[c]!);
   }
-  return { channels, lo, hi, mid, half, maxWidth };
+  return { channels, lo, hi, mid, half, maxWidth, shrink };
 }
 
 /**
- * The tanh-space point of a pixel-space image: w = atanh(s·(x − mid)/half), computed in float64.
+ * The tanh-space point of a pixel-space image: w = atanh(s·(x − mid)/half), computed in float64
+ * with the box's shrink factor s.
  * `out` receives one value per element of `x` (channels last).
  */
 export function toTanhSpace(box: Box, x: Float32Array, out: Float32Array = new Float32Array(x.length)): Float32Array {
   const C = box.channels;
+  const s = box.shrink;
   for (let i = 0; i < x.length; i++) {
     const c = i % C;
-    let u = (TANH_SHRINK * (x[i]! - box.mid[c]!)) / box.half[c]!;
+    let u = (s * (x[i]! - box.mid[c]!)) / box.half[c]!;
     // Values a rounding step outside the box still map to a finite w.
-    if (u > TANH_SHRINK) u = TANH_SHRINK;
-    else if (u < -TANH_SHRINK) u = -TANH_SHRINK;
+    if (u > s) u = s;
+    else if (u < -s) u = -s;
     out[i] = Math.atanh(u);
   }
   return out;

@@ -14,6 +14,7 @@ import { readMatrix, selectRows } from './matrix-input.js';
 import { checkClassesPresent } from './centroid-distance.js';
 import { knnSearchMatrices } from './knn.js';
 import { fitPcaInternal, seededSubsample } from './pca.js';
+import type { PcaModel } from './pca.js';
 import { combinationDistance, solveSimplexLeastSquaresGram } from './simplex-lsq.js';
 import { summarizePairs } from './pairs.js';
 import type { PairSummary } from './pairs.js';
@@ -115,6 +116,23 @@ export interface ConvexHullResult {
  * @category Metrics
  */
 export async function convexHullProximity(input: ConvexHullInput, options: ConvexHullOptions = {}): Promise<ConvexHullResult> {
+  return convexHullProximityShared(input, options, {});
+}
+
+/**
+ * @internal The query-independent part of Method B (the subsample's PCA and projection), kept so
+ * that further calls on the same reference with the same seed and PCA settings reuse it.
+ */
+export interface ConvexHullShared {
+  fit?: { inputs: Float32Array; acts: Float32Array; key: string; pca: PcaModel; projection: FloatMatrix };
+}
+
+/**
+ * @internal {@link convexHullProximity} that reuses the PCA fitted by an earlier call with the
+ * same `shared` holder when it was fitted on the same arrays with the same settings and seed (the
+ * fit is deterministic, so every result is exactly that of a fresh call; only the time differs).
+ */
+export async function convexHullProximityShared(input: ConvexHullInput, options: ConvexHullOptions, shared: ConvexHullShared): Promise<ConvexHullResult> {
   const FN = 'convexHullProximity';
   const t0 = performance.now();
   checkKnownOptions(FN, options, [
@@ -146,13 +164,14 @@ export async function convexHullProximity(input: ConvexHullInput, options: Conve
   const predictedClass = checkLabels(FN, 'input.predictedClass', input.predictedClass, queries.rows);
 
   // Seeded subsample (drawn first, so the same seed gives the same rows at every layer).
+  // The subsample is read in place (row i of it is row keep[i] of the inputs and activations): a
+  // copy of it would double the memory held for a wide layer (50,000 × 9,216 floats = 1.8 GB).
   const keep = seededSubsample(rng, inputsAll.rows, Math.min(inputsAll.rows, maxReference));
   const sub = keep.length === inputsAll.rows;
-  const X = sub ? inputsAll : selectRows(inputsAll, keep);
-  const Z = sub ? actsAll : selectRows(actsAll, keep);
   const labels = sub ? labelsAll : Int32Array.from(keep, (r) => labelsAll[r]!);
-  const n = X.rows;
-  const D0 = X.cols;
+  const inputRow = (i: number): number => (sub ? i : keep[i]!);
+  const n = keep.length;
+  const D0 = inputsAll.cols;
   const classRows = new Map<number, number[]>();
   labels.forEach((c, i) => (classRows.get(c) ?? classRows.set(c, []).get(c)!).push(i));
   checkClassesPresent(FN, 'input.referenceLabels', new Set(classRows.keys()), originalClass);
@@ -175,13 +194,21 @@ export async function convexHullProximity(input: ConvexHullInput, options: Conve
 
   // 1. PCA of the activations.
   let tt = performance.now();
-  const { model: pca, projection } = await fitPcaInternal(
-    FN,
-    Z,
-    { varianceThreshold, estimationRows, oversampling, powerIterations, seed: rng.uint32(), ...(signal ? { signal } : {}) },
-    true,
-  );
-  const Zp = projection!;
+  const pcaSeed = rng.uint32();
+  const fitKey = JSON.stringify([rng.seed, inputsAll.rows, inputsAll.cols, actsAll.cols, maxReference, varianceThreshold, estimationRows, oversampling, powerIterations, pcaSeed]);
+  const prev = shared.fit;
+  if (!prev || prev.key !== fitKey || prev.inputs !== inputsAll.data || prev.acts !== actsAll.data) {
+    delete shared.fit;
+    const fitted = await fitPcaInternal(
+      FN,
+      actsAll,
+      { varianceThreshold, estimationRows, oversampling, powerIterations, seed: pcaSeed, ...(signal ? { signal } : {}) },
+      true,
+      sub ? undefined : keep,
+    );
+    shared.fit = { inputs: inputsAll.data, acts: actsAll.data, key: fitKey, pca: fitted.model, projection: fitted.projection! };
+  }
+  const { pca, projection: Zp } = shared.fit!;
   const qp = await pca.transform(queries);
   timings.pca += (performance.now() - tt) / 1000;
   await report(1, 'pca');
@@ -204,7 +231,7 @@ export async function convexHullProximity(input: ConvexHullInput, options: Conve
       const r = layerNn.indices[q * k + i]!;
       const wi = w[i]!;
       if (wi === 0) continue;
-      for (let t = 0, o = r * D0; t < D0; t++) acc[t]! += wi * X.data[o + t]!;
+      for (let t = 0, o = inputRow(r) * D0; t < D0; t++) acc[t]! += wi * inputsAll.data[o + t]!;
     }
     preImages.set(acc, q * D0);
   }
@@ -219,7 +246,7 @@ export async function convexHullProximity(input: ConvexHullInput, options: Conve
     const qRows: number[] = [];
     for (let q = 0; q < Q; q++) if (originalClass[q] === c || predictedClass[q] === c) qRows.push(q);
     const rowsC = classRows.get(c)!;
-    const Xc = selectRows(X, rowsC);
+    const Xc = selectRows(inputsAll, sub ? rowsC : rowsC.map(inputRow));
     tt = performance.now();
     const nn = await knnSearchMatrices(Xc, selectRows(pre, qRows), k, false, 512, signal, undefined, FN);
     timings.knn += (performance.now() - tt) / 1000;

@@ -110,10 +110,10 @@ export async function knnClassCounts(input: ClassQueryInput, options: KnnClassCo
       throwIfAborted(FN, signal);
       const rows: number[] = [];
       for (let i = 0; i < reference.rows; i++) if (referenceLabels[i] === g.original || referenceLabels[i] === g.predicted) rows.push(i);
-      const sub = selectRows(reference, rows);
+      // The two-class reference is searched in place (no copy of its rows).
       const subLabels = Int32Array.from(rows, (r) => referenceLabels[r]!);
       const qs = selectRows(queries, g.rows);
-      const res = await knnSearchMatrices(sub, qs, k, false, batchSize, signal, undefined, FN);
+      const res = await knnSearchMatrices(reference, qs, k, false, batchSize, signal, undefined, FN, undefined, rows);
       for (let i = 0; i < g.rows.length; i++) count(g.rows[i]!, subLabels, res.indices, i * k);
       done++;
       onProgress?.({ stage: 'knn-class-counts', step: done, total: groups.length, detail: { original: g.original, predicted: g.predicted } });

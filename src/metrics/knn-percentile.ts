@@ -123,7 +123,6 @@ export async function knnPercentileRank(input: KnnPercentileInput, options: KnnP
   let step = 0;
   for (const c of classes) {
     throwIfAborted(FN, signal);
-    const Rc = selectRows(reference, refRows.get(c)!);
     const qRows: number[] = [];
     for (let q = 0; q < Q; q++) if (originalClass[q] === c || predictedClass[q] === c) qRows.push(q);
     // Calibration and queries in one search.
@@ -134,7 +133,8 @@ export async function knnPercentileRank(input: KnnPercentileInput, options: KnnP
     const joined = { data: new Float32Array((cal.length + qRows.length) * reference.cols), rows: cal.length + qRows.length, cols: reference.cols };
     joined.data.set(both.data, 0);
     joined.data.set(qs.data, both.data.length);
-    const res = await knnSearchMatrices(Rc, joined, k, false, batchSize, signal, undefined, FN);
+    // The class-c reference rows are searched in place (no copy).
+    const res = await knnSearchMatrices(reference, joined, k, false, batchSize, signal, undefined, FN, undefined, refRows.get(c)!);
     const scores = meanScores(res, joined.rows);
     const calScores = scores.slice(0, cal.length).sort();
     for (let i = 0; i < qRows.length; i++) {

@@ -94,18 +94,56 @@ export async function fitPca(sample: FloatMatrix | tf.Tensor2D, options: PcaOpti
   return (await fitPcaInternal('fitPca', sample, options, false)).model;
 }
 
-/** @internal Fit and also return the projection of the fit rows. */
+/**
+ * Rows of a matrix read in place: all of them, or the rows `index` (ascending) of `base`, which
+ * then stand for a matrix of `index.length` rows without being copied out.
+ */
+interface RowView {
+  base: FloatMatrix;
+  index: ArrayLike<number> | undefined;
+  rows: number;
+  cols: number;
+}
+
+function rowView(base: FloatMatrix, index?: ArrayLike<number>): RowView {
+  return { base, index, rows: index ? index.length : base.rows, cols: base.cols };
+}
+
+/** Offset in `v.base.data` of row i of the view. */
+function rowAt(v: RowView, i: number): number {
+  return (v.index ? v.index[i]! : i) * v.cols;
+}
+
+/** Rows [r0, r0 + nb) of the view as one contiguous array (a subarray when no copy is needed). */
+function blockOf(v: RowView, r0: number, nb: number, scratch: Float32Array | undefined): Float32Array {
+  const D = v.cols;
+  if (!v.index) return v.base.data.subarray(r0 * D, (r0 + nb) * D);
+  const out = scratch!.subarray(0, nb * D);
+  for (let i = 0; i < nb; i++) {
+    const o = rowAt(v, r0 + i);
+    out.set(v.base.data.subarray(o, o + D), i * D);
+  }
+  return out;
+}
+
+/**
+ * @internal Fit and also return the projection of the fit rows. With `rows` (ascending row numbers
+ * of `sample`), the fit runs on those rows only, read in place: the same result as fitting a copy
+ * of them, without the copy.
+ */
 export async function fitPcaInternal(
   fn: string,
   sample: MatrixInput,
   options: PcaOptions,
   wantProjection: boolean,
+  rows?: Int32Array,
 ): Promise<{ model: PcaModel; projection: FloatMatrix | undefined }> {
   checkKnownOptions(fn, options, [
     'components', 'varianceThreshold', 'estimationRows', 'method', 'oversampling', 'powerIterations', 'seed', 'batchSize', 'signal', 'onProgress',
   ]);
-  const X = await readMatrix(fn, 'sample', sample);
+  const X = rowView(await readMatrix(fn, 'sample', sample), rows);
   const { rows: n, cols: D } = X;
+  const Xd = X.base.data;
   if (n < 2) throw new InvalidArgumentError(fn, 'sample', 'at least 2 rows', n);
   const maxComp = Math.min(n - 1, D);
   const fixedM = options.components === undefined ? undefined : checkInteger(fn, 'options.components', options.components, 1, maxComp);
@@ -122,12 +160,12 @@ export async function fitPcaInternal(
 
   // Mean and total variance in float64.
   const mean64 = new Float64Array(D);
-  for (let i = 0; i < n; i++) for (let j = 0, o = i * D; j < D; j++) mean64[j]! += X.data[o + j]!;
+  for (let i = 0; i < n; i++) for (let j = 0, o = rowAt(X, i); j < D; j++) mean64[j]! += Xd[o + j]!;
   for (let j = 0; j < D; j++) mean64[j]! /= n;
   let total = 0;
   for (let i = 0; i < n; i++) {
-    for (let j = 0, o = i * D; j < D; j++) {
-      const v = X.data[o + j]! - mean64[j]!;
+    for (let j = 0, o = rowAt(X, i); j < D; j++) {
+      const v = Xd[o + j]! - mean64[j]!;
       total += v * v;
     }
   }
@@ -141,7 +179,7 @@ export async function fitPcaInternal(
   else {
     const idx = seededSubsample(rng, n, Math.min(n, estRows));
     estimationRows = idx.length;
-    const sub = selectRows(X, idx);
+    const sub = selectRows(X.base, X.index ? Int32Array.from(idx, (i) => X.index![i]!) : idx);
     const ev = await sampleEigenvalues(sub);
     let sum = 0;
     for (const v of ev) sum += Math.max(v, 0);
@@ -182,7 +220,7 @@ export async function fitPcaInternal(
     // n < D: the centred rows span the row space; orthonormalise them.
     basisCols = n;
     basis = new Float64Array(D * n);
-    for (let i = 0; i < n; i++) for (let t = 0; t < D; t++) basis[i * D + t] = X.data[i * D + t]! - mean64[t]!;
+    for (let i = 0; i < n; i++) for (let t = 0, o = rowAt(X, i); t < D; t++) basis[i * D + t] = Xd[o + t]! - mean64[t]!;
     orthonormalizeColumns(basis, D, basisCols);
   } else {
     basisCols = l;
@@ -318,7 +356,7 @@ async function sampleEigenvalues(S: FloatMatrix): Promise<Float64Array> {
  * are never centred element-wise), B column-major [D, c].
  */
 async function overBlocks(
-  X: FloatMatrix,
+  X: RowView,
   mean: Float64Array,
   B: Float64Array,
   c: number,
@@ -338,10 +376,11 @@ async function overBlocks(
   }
   const Bt = tf.tensor2d(bt, [D, c]);
   const muBt = tf.tensor2d(muB, [1, c]);
+  const scratch = X.index ? new Float32Array(Math.min(n, blockRows) * D) : undefined;
   try {
     for (let r0 = 0; r0 < n; r0 += blockRows) {
       const nb = Math.min(n, r0 + blockRows) - r0;
-      const xb = tf.tensor2d(X.data.subarray(r0 * D, (r0 + nb) * D), [nb, D]);
+      const xb = tf.tensor2d(blockOf(X, r0, nb, scratch), [nb, D]);
       let y: tf.Tensor2D | undefined;
       try {
         const yb = tf.tidy(() => tf.sub(tf.matMul(xb, Bt), muBt)) as tf.Tensor2D;
@@ -359,7 +398,7 @@ async function overBlocks(
 }
 
 /** Xc · B for a column-major basis B [D, c]; returns column-major [n, c] (float64). */
-async function applyX(X: FloatMatrix, mean: Float64Array, B: Float64Array, c: number, blockRows: number): Promise<Float64Array> {
+async function applyX(X: RowView, mean: Float64Array, B: Float64Array, c: number, blockRows: number): Promise<Float64Array> {
   const n = X.rows;
   const out = new Float64Array(n * c);
   await overBlocks(X, mean, B, c, blockRows, async (y, _xb, r0, nb) => {
@@ -370,7 +409,7 @@ async function applyX(X: FloatMatrix, mean: Float64Array, B: Float64Array, c: nu
 }
 
 /** (Xc·B)ᵀ(Xc·B) [c, c] (float64, symmetrised), accumulated in tfjs over the blocks. */
-async function applyXWithGram(X: FloatMatrix, mean: Float64Array, B: Float64Array, c: number, blockRows: number): Promise<{ gram: Float64Array }> {
+async function applyXWithGram(X: RowView, mean: Float64Array, B: Float64Array, c: number, blockRows: number): Promise<{ gram: Float64Array }> {
   let acc: tf.Tensor2D | undefined;
   try {
     await overBlocks(X, mean, B, c, blockRows, async (y) => {
@@ -393,7 +432,7 @@ async function applyXWithGram(X: FloatMatrix, mean: Float64Array, B: Float64Arra
  * XcᵀXc·B in one pass over the data: per block y = Xc_b·B, accumulate yᵀX_b and 1ᵀy, then
  * subtract (Σ1ᵀy)ᵀμᵀ. Returns column-major [D, c] (float64).
  */
-async function applyXtX(X: FloatMatrix, mean: Float64Array, B: Float64Array, c: number, blockRows: number): Promise<Float64Array> {
+async function applyXtX(X: RowView, mean: Float64Array, B: Float64Array, c: number, blockRows: number): Promise<Float64Array> {
   const D = X.cols;
   let acc: tf.Tensor2D | undefined;
   let colSum: tf.Tensor1D | undefined;

@@ -9,6 +9,7 @@ import { InvalidArgumentError, ShapeMismatchError } from '../errors.js';
 import type { FloatMatrix, Progress } from '../types.js';
 import { checkKnownOptions, checkLabels, checkNumber, throwIfAborted, yieldToEventLoop } from '../internal/validate.js';
 import { isTensor, readMatrix } from './matrix-input.js';
+import { backendFloatPrecision } from '../backend/precision.js';
 
 /** Label counts; throws (naming the label) when a label occurs only once. */
 function checkSnnlLabels(fn: string, labels: unknown, rows: number): { labels: Int32Array; counts: Map<number, number> } {
@@ -63,14 +64,14 @@ export function softNearestNeighborLoss(x: tf.Tensor2D | FloatMatrix, labels: In
   }
   if (rows < 2) throw new InvalidArgumentError(FN, 'x', 'at least 2 rows', rows);
   const { labels: lab } = checkSnnlLabels(FN, labels, rows);
+  const float16 = backendFloatPrecision() === 16;
   return tf.tidy(() => {
     const xt = isTensor(x) ? (x as tf.Tensor2D) : tf.tensor2d((x as FloatMatrix).data, [rows, (x as FloatMatrix).cols]);
-    const d = pairwiseSquaredDistances(xt);
-    const logits = tf.div(tf.neg(d), tf.scalar(T));
     const y = tf.tensor1d(lab, 'int32');
     const same = tf.equal(tf.reshape(y, [rows, 1]), tf.reshape(y, [1, rows]));
     const offDiag = tf.logicalNot(tf.cast(tf.eye(rows), 'bool'));
-    const negInf = tf.fill([rows, rows], -Infinity);
+    const logits = float16 ? float16Logits(xt, T, offDiag) : tf.div(tf.neg(pairwiseSquaredDistances(xt)), tf.scalar(T));
+    const negInf = tf.fill([rows, rows], float16 ? FLOAT16_MASK : -Infinity);
     const all = tf.where(offDiag, logits, negInf);
     const sameOnly = tf.where(tf.logicalAnd(same, offDiag), logits, negInf);
     const ratio = tf.sub(tf.logSumExp(sameOnly, 1), tf.logSumExp(all, 1));
@@ -86,12 +87,69 @@ function readMatrixSyncChecked(fn: string, x: unknown): FloatMatrix {
   return m;
 }
 
+/** Lowest logit on a float16 backend: −dᵢⱼ/T is clamped here (e^{−30000} is 0 in any precision). */
+const FLOAT16_LOGIT_FLOOR = -30000;
+/** What masked entries get on a float16 backend, where tfjs-webgl reads ±∞ back as NaN (measured). */
+const FLOAT16_MASK = -2 * 30000;
+
+/** The smallest power of two ≥ v (v > 0). */
+function powerOfTwoAbove(v: number): number {
+  return 2 ** Math.ceil(Math.log2(v));
+}
+
+/**
+ * −dᵢⱼ/T on a float16 backend, where any value (results and constants alike) above 65504 comes
+ * back as NaN. The centred rows are divided by powers of two σ₁ ≥ max|xᵢₖ| (read back once) and
+ * σ₂ ≥ √D, so that every scaled squared distance d̂ᵢⱼ lies in [0, 4]; each row is shifted by its
+ * nearest off-diagonal d̂ (ℓ does not change when a row of logits is shifted); then
+ * (d̂ᵢⱼ − min d̂ᵢ)·k, k = (σ₁σ₂)²/T, is formed in factors of at most 2¹², clamping before each so
+ * that no logit falls below −30000 (e^{−30000} is 0 in any precision). Exact in real arithmetic
+ * (so the gradient is that of ℓ) up to the float16 rounding of each d̂ᵢⱼ (≈ 1e-3 of the largest
+ * squared row norm) and of the last factor of k (≈ 5e-4 relative, as if T were off by that much).
+ */
+function float16Logits(x: tf.Tensor2D, T: number, offDiag: tf.Tensor2D): tf.Tensor2D {
+  const xc = tf.sub(x, tf.mean(x, 0, true));
+  const amax = (tf.max(tf.abs(xc)).dataSync() as Float32Array)[0]!;
+  const s1 = amax > 0 ? powerOfTwoAbove(amax) : 1;
+  const s2 = powerOfTwoAbove(Math.sqrt(x.shape[1]));
+  const dn = pairwiseSquaredDistances(tf.div(tf.div(xc, tf.scalar(s1)), tf.scalar(s2)) as tf.Tensor2D);
+  const nearest = tf.min(tf.where(offDiag, dn, tf.fill(dn.shape, 5)), 1, true);
+  let v: tf.Tensor = tf.relu(tf.sub(dn, nearest));
+  const CHUNK = 4096;
+  let k = (s1 * s1 * s2 * s2) / T;
+  while (k > CHUNK) {
+    v = tf.mul(tf.minimum(v, tf.scalar(-FLOAT16_LOGIT_FLOOR / CHUNK)), tf.scalar(CHUNK));
+    k /= CHUNK;
+  }
+  // v ≤ 4 before the last factor when it was never clamped, so a factor k < 1 needs no clamp.
+  if (k >= 1) v = tf.minimum(v, tf.scalar(-FLOAT16_LOGIT_FLOOR / k));
+  return tf.mul(v, tf.scalar(-k)) as tf.Tensor2D;
+}
+
 /** ‖xᵢ − xⱼ‖² for all pairs (rows centred first to limit cancellation), clamped at 0. */
 function pairwiseSquaredDistances(x: tf.Tensor2D): tf.Tensor2D {
   const xc = tf.sub(x, tf.mean(x, 0, true));
   const sq = tf.sum(tf.square(xc), 1, true);
   const g = tf.matMul(xc, tf.transpose(xc));
   return tf.relu(tf.sub(tf.add(sq, tf.transpose(sq)), tf.mul(tf.scalar(2), g))) as tf.Tensor2D;
+}
+
+/** ‖xᵢ − xⱼ‖² for all pairs in float64 on the host, `[b·b]` row-major (O(b²·D)). */
+function hostSquaredDistances(X: FloatMatrix): Float64Array {
+  const { rows: b, cols: D, data } = X;
+  const d = new Float64Array(b * b);
+  for (let i = 0; i < b; i++) {
+    for (let j = i + 1; j < b; j++) {
+      let acc = 0;
+      for (let k = 0; k < D; k++) {
+        const v = data[i * D + k]! - data[j * D + k]!;
+        acc += v * v;
+      }
+      d[i * b + j] = acc;
+      d[j * b + i] = acc;
+    }
+  }
+  return d;
 }
 
 /**
@@ -153,12 +211,17 @@ export async function optimalSnnl(x: tf.Tensor2D | FloatMatrix, labels: Int32Arr
   const b = X.rows;
   if (b < 2) throw new InvalidArgumentError(FN, 'x', 'at least 2 rows', b);
   const { labels: lab, counts } = checkSnnlLabels(FN, labels, b);
-  const dT = tf.tidy(() => pairwiseSquaredDistances(tf.tensor2d(X.data, [b, X.cols])));
   let d: Float64Array;
-  try {
-    d = Float64Array.from((await dT.data()) as Float32Array);
-  } finally {
-    dT.dispose();
+  if (backendFloatPrecision() === 16) {
+    // float16 storage overflows above 65504 and rounds to 11 bits: compute them here in float64.
+    d = hostSquaredDistances(X);
+  } else {
+    const dT = tf.tidy(() => pairwiseSquaredDistances(tf.tensor2d(X.data, [b, X.cols])));
+    try {
+      d = Float64Array.from((await dT.data()) as Float32Array);
+    } finally {
+      dT.dispose();
+    }
   }
   const off: number[] = [];
   for (let i = 0; i < b; i++) for (let j = i + 1; j < b; j++) off.push(d[i * b + j]!);

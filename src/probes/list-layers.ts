@@ -158,8 +158,8 @@ function isSoftmaxLayer(layer: LayerLike): boolean {
   }
 }
 
-/** The nodes of `container` reachable from its outputs, in topological (post-)order. */
-function containerNodes(container: ContainerLike): Array<{ layer: LayerLike; nodeIndex: number; node: NodeLike }> {
+/** The nodes of `container` reachable from its outputs, in topological (post-)order (inputs before the nodes that read them). */
+export function containerNodes(container: ContainerLike): Array<{ layer: LayerLike; nodeIndex: number; node: NodeLike }> {
   const seen = new Set<string>();
   const order: Array<{ layer: LayerLike; nodeIndex: number; node: NodeLike }> = [];
   const visit = (t: SymTensor): void => {

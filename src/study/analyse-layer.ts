@@ -7,7 +7,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { knnClassCounts } from '../metrics/knn-class-counts.js';
 import { knnPercentileRank } from '../metrics/knn-percentile.js';
 import { normalizedCentroidDistance } from '../metrics/centroid-distance.js';
-import { convexHullProximity } from '../metrics/convex-hull.js';
+import { convexHullProximityShared } from '../metrics/convex-hull.js';
+import type { ConvexHullShared } from '../metrics/convex-hull.js';
 import { optimalSnnl } from '../metrics/snnl.js';
 import type { PairSummary } from '../metrics/pairs.js';
 import { probeLayers } from '../probes/probe-layers.js';
@@ -136,7 +137,11 @@ export async function analyseLayer(req: LayerAnalysisRequest): Promise<LayerAnal
   const { model, layer, exampleShape, batchSize, signal } = req;
   const report = (f: number, detail?: Record<string, number>) => req.onProgress?.(f, detail);
   const sub = (from: number, to: number) => (p: Progress) => report(from + ((to - from) * p.step) / Math.max(1, p.total));
-  const R = await probeOne(model, layer, req.reference.images, req.reference.count, exampleShape, batchSize, signal);
+  // The layer's reference activations are the largest array of the study (60,000 × 9,216 floats
+  // = 2.2 GB at the MNIST CNN's conv1): read in place by every metric (never copied) and let go
+  // as soon as the metrics are done, before SNNL and UMAP, which do not need it.
+  const held: { R?: FloatMatrix } = { R: await probeOne(model, layer, req.reference.images, req.reference.count, exampleShape, batchSize, signal) };
+  const width = held.R!.cols;
   report(0.15);
   const T = await probeOne(model, layer, req.test.images, req.test.count, exampleShape, batchSize, signal);
   const crafted = new Map<StudyAttack, { set: CraftedSet; rows: Int32Array; acts: FloatMatrix }>();
@@ -150,62 +155,10 @@ export async function analyseLayer(req: LayerAnalysisRequest): Promise<LayerAnal
   }
   report(0.25);
 
-  const metrics: AttackLayerMetrics[] = [];
   const advAttacks = ADVERSARIAL.filter((a) => crafted.has(a));
-  for (const [ai, attack] of advAttacks.entries()) {
-    throwIfAborted('runStudy', signal);
-    const c = crafted.get(attack)!;
-    const originalClass = Int32Array.from(c.rows, (r) => c.set.original[r]!);
-    const predictedClass = Int32Array.from(c.rows, (r) => c.set.predicted[r]!);
-    const base = { reference: R, referenceLabels: req.reference.labels, queries: c.acts, originalClass, predictedClass };
-    const span = 0.5 / Math.max(1, advAttacks.length);
-    const from = 0.25 + ai * span;
-    const methodA = await knnClassCounts(base, { k: req.k, ...(signal ? { signal } : {}), onProgress: sub(from, from + span * 0.3) });
-    const kpr = await knnPercentileRank(
-      { ...base, calibration: T, calibrationLabels: req.test.labels },
-      { k: req.k, ...(signal ? { signal } : {}), onProgress: sub(from + span * 0.3, from + span * 0.6) },
-    );
-    const ncd = await normalizedCentroidDistance(base);
-    const entry: AttackLayerMetrics = {
-      attack,
-      layer,
-      queries: c.rows.length,
-      knnClassCounts: plainPairs(methodA.pairs),
-      knnPercentileRank: plainPairs(kpr.pairs),
-      normalizedCentroidDistance: plainPairs(ncd.pairs),
-    };
-    if (req.methodB) {
-      // Method B only for the reported pairs (it is the expensive metric).
-      const wanted = req.pairs.get(attack) ?? [];
-      const qRows = indicesWhere(c.rows.length, (i) => wanted.some((w) => w.original === originalClass[i] && w.predicted === predictedClass[i]));
-      if (qRows.length > 0) {
-        const hull = await convexHullProximity(
-          {
-            referenceInputs: req.referenceInputs,
-            referenceActivations: R,
-            referenceLabels: req.reference.labels,
-            queries: takeRows(c.acts, qRows),
-            originalClass: Int32Array.from(qRows, (i) => originalClass[i]!),
-            predictedClass: Int32Array.from(qRows, (i) => predictedClass[i]!),
-          },
-          { k: req.k, seed: req.seed, ...(signal ? { signal } : {}), onProgress: sub(from + span * 0.6, from + span) },
-        );
-        entry.convexHullProximity = plainPairs(hull.pairs);
-        entry.preImages = hull.pairs.map((p) => {
-          const q = p.queryIndices[0]!;
-          const cols = hull.preImages.cols;
-          return { original: p.original, predicted: p.predicted, query: qRows[q]!, image: Array.from(hull.preImages.data.subarray(q * cols, (q + 1) * cols)) };
-        });
-        entry.methodB = {
-          pcaComponents: hull.pcaComponents,
-          pcaExplainedVariance: hull.pcaExplainedVariance,
-          timings: { ...hull.timings },
-          unconverged: hull.solver.unconverged,
-        };
-      }
-    }
-    metrics.push(entry);
-  }
+  const metrics = await referenceMetrics(req, held, T, crafted, advAttacks, sub);
+  // Nothing below needs the reference: let it go now (SNNL and UMAP allocate their own arrays).
+  delete held.R;
   report(0.75);
 
   const snnl: LayerSnnl[] = [];
@@ -267,5 +220,81 @@ export async function analyseLayer(req: LayerAnalysisRequest): Promise<LayerAnal
     }
   }
   report(1);
-  return { layer, hidden: req.hidden, width: R.cols, metrics, snnl, umap, seconds: (performance.now() - t0) / 1000 };
+  return { layer, hidden: req.hidden, width, metrics, snnl, umap, seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * Methods A and B, KPR and NCD of every adversarial attack at one layer: the only part of the layer
+ * analysis that reads the reference activations (`held.R`, read in place, never copied). A separate
+ * function, so that no variable of the caller keeps the reference alive once it returns.
+ */
+async function referenceMetrics(
+  req: LayerAnalysisRequest,
+  held: { R?: FloatMatrix },
+  T: FloatMatrix,
+  crafted: Map<StudyAttack, { set: CraftedSet; rows: Int32Array; acts: FloatMatrix }>,
+  advAttacks: StudyAttack[],
+  sub: (from: number, to: number) => (p: Progress) => void,
+): Promise<AttackLayerMetrics[]> {
+  const { layer, signal } = req;
+  const reference = held.R!;
+  const metrics: AttackLayerMetrics[] = [];
+  // Method B's PCA depends on the reference and the seed only: fitted once, used for every attack.
+  const hullShared: ConvexHullShared = {};
+  for (const [ai, attack] of advAttacks.entries()) {
+    throwIfAborted('runStudy', signal);
+    const c = crafted.get(attack)!;
+    const originalClass = Int32Array.from(c.rows, (r) => c.set.original[r]!);
+    const predictedClass = Int32Array.from(c.rows, (r) => c.set.predicted[r]!);
+    const base = { reference, referenceLabels: req.reference.labels, queries: c.acts, originalClass, predictedClass };
+    const span = 0.5 / Math.max(1, advAttacks.length);
+    const from = 0.25 + ai * span;
+    const methodA = await knnClassCounts(base, { k: req.k, ...(signal ? { signal } : {}), onProgress: sub(from, from + span * 0.3) });
+    const kpr = await knnPercentileRank(
+      { ...base, calibration: T, calibrationLabels: req.test.labels },
+      { k: req.k, ...(signal ? { signal } : {}), onProgress: sub(from + span * 0.3, from + span * 0.6) },
+    );
+    const ncd = await normalizedCentroidDistance(base);
+    const entry: AttackLayerMetrics = {
+      attack,
+      layer,
+      queries: c.rows.length,
+      knnClassCounts: plainPairs(methodA.pairs),
+      knnPercentileRank: plainPairs(kpr.pairs),
+      normalizedCentroidDistance: plainPairs(ncd.pairs),
+    };
+    if (req.methodB) {
+      // Method B only for the reported pairs (it is the expensive metric).
+      const wanted = req.pairs.get(attack) ?? [];
+      const qRows = indicesWhere(c.rows.length, (i) => wanted.some((w) => w.original === originalClass[i] && w.predicted === predictedClass[i]));
+      if (qRows.length > 0) {
+        const hull = await convexHullProximityShared(
+          {
+            referenceInputs: req.referenceInputs,
+            referenceActivations: reference,
+            referenceLabels: req.reference.labels,
+            queries: takeRows(c.acts, qRows),
+            originalClass: Int32Array.from(qRows, (i) => originalClass[i]!),
+            predictedClass: Int32Array.from(qRows, (i) => predictedClass[i]!),
+          },
+          { k: req.k, seed: req.seed, ...(signal ? { signal } : {}), onProgress: sub(from + span * 0.6, from + span) },
+          hullShared,
+        );
+        entry.convexHullProximity = plainPairs(hull.pairs);
+        entry.preImages = hull.pairs.map((p) => {
+          const q = p.queryIndices[0]!;
+          const cols = hull.preImages.cols;
+          return { original: p.original, predicted: p.predicted, query: qRows[q]!, image: Array.from(hull.preImages.data.subarray(q * cols, (q + 1) * cols)) };
+        });
+        entry.methodB = {
+          pcaComponents: hull.pcaComponents,
+          pcaExplainedVariance: hull.pcaExplainedVariance,
+          timings: { ...hull.timings },
+          unconverged: hull.solver.unconverged,
+        };
+      }
+    }
+    metrics.push(entry);
+  }
+  return metrics;
 }

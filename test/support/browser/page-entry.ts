@@ -1,7 +1,7 @@
 /**
  * Entry of the browser bundle of test/browser.test.ts (bundled by esbuild, never run by Node):
  * the library's browser entry (through the scenario), tfjs-core, tfjs-layers and the cpu and
- * WebGL backends. Exposes `window.aeScenario(backend)`.
+ * WebGL backends. Exposes `window.aeScenario(backend)` and `window.aeFloat16Scenario()`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -9,6 +9,7 @@ import '@tensorflow/tfjs-backend-webgl';
 import { runScenarioChecked } from './scenario.js';
 import type { ScenarioResult } from './scenario.js';
 import { VERSION } from '../../../src/index.js';
+import { runFloat16Scenario } from './float16-scenario.js';
 
 export interface BackendRun {
   requested: string;
@@ -35,4 +36,6 @@ async function aeScenario(backend: string): Promise<BackendRun> {
 }
 
 (globalThis as unknown as Record<string, unknown>)['aeScenario'] = aeScenario;
+// Must be the first backend use of its page (it forces WebGL onto half-float textures).
+(globalThis as unknown as Record<string, unknown>)['aeFloat16Scenario'] = runFloat16Scenario;
 (globalThis as unknown as Record<string, unknown>)['aeVersion'] = VERSION;

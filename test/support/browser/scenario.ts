@@ -7,12 +7,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { carliniWagnerL2, probeLayers, projectUmap } from '../../../src/index.js';
+import { backendFloatPrecision } from '../../../src/backend/precision.js';
 
 /** Plain numbers only, so that the result crosses page.evaluate unchanged. */
 export interface ScenarioResult {
   backend: string;
   /** 32 or 16 (`backend.floatPrecision()`), or 0 when the backend does not say. */
   floatPrecision: number;
+  /** The library's measured storage precision of the backend ({@link backendFloatPrecision}). */
+  measuredPrecision: number;
   layers: Array<{ name: string; cols: number; data: number[] }>;
   labels: number[];
   cw: { success: number[]; distance: number[]; predicted: number[]; totalIterations: number };
@@ -109,6 +112,7 @@ export async function runScenario(): Promise<ScenarioResult> {
     return {
       backend: tf.getBackend(),
       floatPrecision: typeof backendObj.floatPrecision === 'function' ? backendObj.floatPrecision() : 0,
+      measuredPrecision: backendFloatPrecision(),
       layers,
       labels,
       cw,
