@@ -42,6 +42,13 @@ export async function runAttackPrograms(
   }
 }
 
+/** Optional parts of a final evaluation: an acceptance test, and a subset of inputs and classes. */
+interface EvaluationExtra {
+  accept?: (logits: Float32Array, row: number, K: number) => boolean;
+  x?: Float32Array;
+  cls?: Int32Array;
+}
+
 /**
  * {@link evaluateFinal} on the inputs of `ctx` (or on a subset given by `x` and `cls`). On a
  * float16 backend (L2, L∞) values within {@link FLOAT16_CHANGE_TOLERANCE} of the original are
@@ -52,11 +59,7 @@ export async function evaluateOnContext(
   outcomes: readonly AttackOutcome[],
   norm: AttackNorm,
   batchSize: number,
-  extra: {
-    accept?: (logits: Float32Array, row: number, K: number) => boolean;
-    x?: Float32Array;
-    cls?: Int32Array;
-  } = {},
+  extra: EvaluationExtra = {},
 ): Promise<FinalEvaluation> {
   if (ctx.precision !== 16 || norm === 'l0' || extra.x) return evaluatePlain(ctx, outcomes, norm, batchSize, extra);
   const { D } = ctx;
@@ -104,11 +107,7 @@ function evaluatePlain(
   outcomes: readonly AttackOutcome[],
   norm: AttackNorm,
   batchSize: number,
-  extra: {
-    accept?: (logits: Float32Array, row: number, K: number) => boolean;
-    x?: Float32Array;
-    cls?: Int32Array;
-  } = {},
+  extra: EvaluationExtra = {},
 ): Promise<FinalEvaluation> {
   return evaluateFinal({
     fn: ctx.fn,
