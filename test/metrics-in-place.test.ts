@@ -9,17 +9,12 @@ import { knnSearchMatrices } from '../src/metrics/knn.js';
 import { fitPcaInternal, seededSubsample } from '../src/metrics/pca.js';
 import { selectRows } from '../src/metrics/matrix-input.js';
 import { createRng } from '../src/internal/rng.js';
-import type { FloatMatrix } from '../src/types.js';
 import { expectNoLeaks, useCpu } from './support/tf.js';
+
+import { randMatrix } from './support/knn-reference.js';
 
 await useCpu();
 
-function randMatrix(rows: number, cols: number, seed: number, integer = false): FloatMatrix {
-  const rng = createRng(seed);
-  const data = new Float32Array(rows * cols);
-  for (let i = 0; i < data.length; i++) data[i] = integer ? rng.int(3) : rng.normal();
-  return { data, rows, cols };
-}
 
 test('knnSearchMatrices: a row subset searched in place, in blocks of any size, equals searching a copy of it', async () => {
   for (const integer of [false, true]) {

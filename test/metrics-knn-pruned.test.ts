@@ -12,6 +12,8 @@ import type { FloatMatrix } from '../src/types.js';
 import { expectNoLeaks, expectTypedError, useCpu } from './support/tf.js';
 import { useWasm } from './support/wasm.js';
 
+import { bruteKnn } from './support/knn-reference.js';
+
 await useCpu();
 
 function gaussian(rows: number, cols: number, seed: number, scale = 1, offset = 0): FloatMatrix {
@@ -21,24 +23,6 @@ function gaussian(rows: number, cols: number, seed: number, scale = 1, offset = 
   return { data, rows, cols };
 }
 
-/** Independent float64 brute force, sorted by (distance, index). */
-function bruteKnn(ref: FloatMatrix, q: FloatMatrix, k: number, excludeSelf = false): { indices: number[][]; dists: number[][] } {
-  const indices: number[][] = [];
-  const dists: number[][] = [];
-  for (let i = 0; i < q.rows; i++) {
-    const all: Array<[number, number]> = [];
-    for (let r = 0; r < ref.rows; r++) {
-      if (excludeSelf && r === i) continue;
-      let s = 0;
-      for (let j = 0; j < ref.cols; j++) s += (q.data[i * q.cols + j]! - ref.data[r * ref.cols + j]!) ** 2;
-      all.push([Math.sqrt(s), r]);
-    }
-    all.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-    indices.push(all.slice(0, k).map((p) => p[1]));
-    dists.push(all.slice(0, k).map((p) => p[0]));
-  }
-  return { indices, dists };
-}
 
 function search(ref: FloatMatrix, q: FloatMatrix, k: number, opts: KnnInternalOptions, excludeSelf = false, batch = 64): Promise<KnnResult> {
   return knnSearchMatrices(ref, q, k, excludeSelf, batch, undefined, undefined, 'test', opts);
