@@ -15,6 +15,7 @@ import { convexHullProximity } from '../src/metrics/convex-hull.js';
 import { seededSubsample } from '../src/metrics/pca.js';
 import { createRng } from '../src/internal/rng.js';
 import { createMnistCnn } from '../src/models/index.js';
+import { loadPretrained } from '../src/models/pretrained.js';
 import type { FloatMatrix } from '../src/types.js';
 import { emit, mnistDataDir, note, peakRssMB } from './util.js';
 import { loadMnist, useBenchWasm } from './knn-support.js';
@@ -53,10 +54,7 @@ export async function run(args: Record<string, string | true>): Promise<void> {
   let model: tfl.LayersModel;
   let weights = 'untrained (seed 1)';
   try {
-    const mod = (await import('../src/models/index.js')) as Record<string, unknown>;
-    const load = mod.loadPretrained as undefined | ((n: string) => Promise<{ model: tfl.LayersModel }>);
-    if (!load) throw new Error('loadPretrained not exported');
-    model = (await load('mnist-cnn')).model;
+    model = (await loadPretrained('mnist-cnn')).model;
     weights = 'pretrained mnist-cnn';
   } catch (e) {
     note(`method-b: pretrained weights unavailable (${(e as Error).message}); using an untrained CNN`);
