@@ -1,17 +1,18 @@
 /**
  * Fidelity of the C&W attacks to the published results (C&W 2017, Table IV; ATTACKS.md §7).
  *
- * Protocol: the first `--images` correctly classified MNIST test images, each attacked towards all 9
+ * Protocol: the first `--images` correctly classified test images of the model's data set (MNIST or
+ * CIFAR-10, from the model's metadata), each attacked towards all 9
  * other classes (targeted), with the original defaults (`--preset original`) or the fast preset.
  * Per image, over its 9 targets:
  * - best case: the easiest target (smallest distance); a success if any target was reached;
  * - average case: one target drawn at random per image (seeded, `--seed`);
  * - worst case: the hardest target (largest distance); a success only if all 9 were reached.
  * Reported: success rate and mean distance over the successes (L0 changed pixels, L2 norm, L∞ max
- * change, pixels in [0, 1]), beside the published MNIST numbers.
+ * change, pixels in [0, 1]), beside the published numbers for that data set.
  *
  * Usage (from the repository root, after `npx tsc -p tsconfig.test.json --outDir build-XXX`):
- *   node build-XXX/bench/attack-fidelity.js [--model mnist-cnn | --model-dir DIR | --checkpoint DIR] [--images 100]
+ *   node build-XXX/bench/attack-fidelity.js [--model mnist-cnn | cifar10-cnn | --model-dir DIR | --checkpoint DIR] [--images 100]
  *        [--preset original|fast] [--attacks l2,linf,l0] [--threads 1] [--batch 90] [--seed 0]
  *        [--out results.json]
  * Prints one JSON line per attack on stdout, progress on stderr.
@@ -22,23 +23,30 @@ import '@tensorflow/tfjs-layers';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { carliniWagnerL0, carliniWagnerL2, carliniWagnerLinf } from '../src/attacks/index.js';
 import type { AttackResult } from '../src/attacks/index.js';
-import { loadModelFromFolder, loadPretrained } from '../src/models/node.js';
+import { loadModelFromFolder, loadPretrained, PRETRAINED_MODELS } from '../src/models/node.js';
 import type { PretrainedName } from '../src/models/node.js';
-import { loadMnist } from '../src/data/mnist.js';
+import { loadDataset } from '../src/data/load-dataset.js';
 import { createMnistCnn } from '../src/models/index.js';
 import { readCheckpoint } from '../src/models/checkpoint.js';
 import { useWasmBackend } from '../src/backend/index.js';
 import { createRng } from '../src/internal/rng.js';
 import { emit, note, parseArgs, peakRssMB } from './util.js';
 
-/** C&W 2017 Table IV, MNIST: mean distance (success rate 100 % throughout). */
+/** C&W 2017 Table IV: mean distance (success rate 100 % throughout), per data set (ATTACKS.md §7). */
 const PUBLISHED = {
-  l0: { best: 8.5, average: 16, worst: 33 },
-  l2: { best: 1.36, average: 1.76, worst: 2.6 },
-  linf: { best: 0.13, average: 0.16, worst: 0.23 },
+  mnist: {
+    l0: { best: 8.5, average: 16, worst: 33 },
+    l2: { best: 1.36, average: 1.76, worst: 2.6 },
+    linf: { best: 0.13, average: 0.16, worst: 0.23 },
+  },
+  cifar10: {
+    l0: { best: 5.9, average: 13, worst: 24 },
+    l2: { best: 0.17, average: 0.33, worst: 0.51 },
+    linf: { best: 0.0092, average: 0.013, worst: 0.019 },
+  },
 } as const;
 
-type Norm = keyof typeof PUBLISHED;
+type Norm = keyof (typeof PUBLISHED)['mnist'];
 
 interface CaseStats {
   successRate: number;
@@ -71,6 +79,7 @@ async function main(): Promise<void> {
   let model: tfl.LayersModel;
   let modelName: string;
   let accuracy: unknown;
+  let dataset: 'mnist' | 'cifar10' = 'mnist';
   if (typeof args.checkpoint === 'string') {
     // A training checkpoint of the MNIST CNN (models/mnist-cnn/checkpoint while it trains).
     const ck = await readCheckpoint<{ epoch: number; testAccuracy: number }>(args.checkpoint);
@@ -87,19 +96,23 @@ async function main(): Promise<void> {
     model = m.model;
     modelName = args['model-dir'];
     accuracy = (m.metadata as { testAccuracy?: number }).testAccuracy;
+    if ((m.metadata as { dataset?: string }).dataset === 'cifar10') dataset = 'cifar10';
   } else {
     const name = (typeof args.model === 'string' ? args.model : 'mnist-cnn') as PretrainedName;
     const m = await loadPretrained(name);
     model = m.model;
     modelName = name;
     accuracy = m.metadata.testAccuracy;
+    dataset = PRETRAINED_MODELS[name].dataset;
   }
   note(`fidelity: model ${modelName} (test accuracy ${String(accuracy)}), wasm ${backend.threads} thread(s), preset ${preset}, ${nImages} images x 9 targets`);
 
   // The first nImages correctly classified test images.
-  const test = await loadMnist({ split: 'test', subset: { count: Math.min(10_000, nImages * 2 + 50) } });
+  const test = await loadDataset(dataset, { split: 'test', subset: { count: Math.min(10_000, nImages * 2 + 50) } });
   const n = test.labels.length;
-  const pred = tf.tidy(() => tf.argMax(model.apply(tf.tensor4d(test.images, [n, 28, 28, 1])) as tf.Tensor, 1));
+  const shape = test.shape.slice(1) as [number, number, number];
+  const per = shape[0] * shape[1] * shape[2];
+  const pred = tf.tidy(() => tf.argMax(model.apply(tf.tensor4d(test.images, [n, ...shape])) as tf.Tensor, 1));
   const predicted = (await pred.data()) as Int32Array;
   pred.dispose();
   const chosen: number[] = [];
@@ -109,7 +122,7 @@ async function main(): Promise<void> {
 
   // Every image towards each of the 9 other classes.
   const N = chosen.length * 9;
-  const data = new Float32Array(N * 784);
+  const data = new Float32Array(N * per);
   const labels = new Int32Array(N);
   const targets = new Int32Array(N);
   chosen.forEach((idx, j) => {
@@ -118,12 +131,12 @@ async function main(): Promise<void> {
     for (let t = 0; t < 10; t++) {
       if (t === y) continue;
       const row = j * 9 + k++;
-      data.set(test.images.subarray(idx * 784, (idx + 1) * 784), row * 784);
+      data.set(test.images.subarray(idx * per, (idx + 1) * per), row * per);
       labels[row] = y;
       targets[row] = t;
     }
   });
-  const inputs = tf.tensor4d(data, [N, 28, 28, 1]);
+  const inputs = tf.tensor4d(data, [N, ...shape]);
   const rng = createRng(seed);
   const randomTarget = chosen.map(() => rng.int(9));
 
@@ -177,9 +190,10 @@ async function main(): Promise<void> {
       imageStepsPerSec: r.totalIterations / seconds,
       meanIterations: r.totalIterations / N,
       overallSuccessRate: r.success.reduce((a, b) => a + b, 0) / N,
-      best: caseStats(best, bestOk, PUBLISHED[norm].best),
-      average: caseStats(avg, avgOk, PUBLISHED[norm].average),
-      worst: caseStats(worst, worstOk, PUBLISHED[norm].worst),
+      dataset,
+      best: caseStats(best, bestOk, PUBLISHED[dataset][norm].best),
+      average: caseStats(avg, avgOk, PUBLISHED[dataset][norm].average),
+      worst: caseStats(worst, worstOk, PUBLISHED[dataset][norm].worst),
       backend: { threads: backend.threads, simd: backend.simd },
       peakRssMB: peakRssMB(),
     };

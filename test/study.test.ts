@@ -71,6 +71,13 @@ test('runStudy: a tiny MNIST-MLP study writes the report, reuses its cache and r
 
     const changed = await runStudy({ ...tiny(out), k: 6 });
     assert.deepEqual(changed.cached, ['craft-l2', 'craft-rubbish'], 'changing k must keep the attacks and redo the layers');
+
+    // A subset of the layers reuses their cached analyses, and a study without hidden layers (no
+    // SNNL, no UMAP) still writes its report.
+    const logitsOnly = await runStudy({ ...tiny(out), k: 6, layers: ['logits'] });
+    assert.deepEqual(logitsOnly.layers.map((l) => l.layer), ['logits']);
+    assert.deepEqual(logitsOnly.cached, ['craft-l2', 'craft-rubbish', 'layer-logits']);
+    assert.doesNotMatch(readFileSync(join(out, 'index.html'), 'utf8'), /id="snnl"/);
     assert.equal(tf.memory().numTensors, before, 'tensor leak');
   } finally {
     rmSync(out, { recursive: true, force: true });

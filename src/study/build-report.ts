@@ -107,8 +107,9 @@ export function buildReportData(inp: ReportInputs): ReportData {
   const umap: UmapPanel[] = layers.flatMap((l) =>
     l.umap.map((u) => ({ attack: ATTACK_LABEL[u.attack], layer: l.layer, mode: 'union' as const, seed: u.seed, nEpochs: u.nEpochs, x: u.x, y: u.y, kind: u.kind, label: u.label })),
   );
+  // SNNL is computed at hidden points only: a study of, say, just the logits has no SNNL panel.
   const snnl: SnnlSeries[] = config.attacks
-    .filter((a) => a !== 'rubbish')
+    .filter((a) => a !== 'rubbish' && hiddenNames.length > 0)
     .map((attack) => {
       const rows = layers.filter((l) => l.hidden);
       const toStat = (a: StudyAttack, l: LayerAnalysis): LayerStat => {
