@@ -69,12 +69,12 @@ test('runStudy: a tiny MNIST-MLP study writes the report, reuses its cache and r
     assert.deepEqual(again.cached, ['craft-l2', 'craft-rubbish', ...first.layers.map((l) => `layer-${l.layer}`)]);
     assert.deepEqual(again.attacks, first.attacks);
 
-    const changed = await runStudy({ ...tiny(out), k: 6 });
-    assert.deepEqual(changed.cached, ['craft-l2', 'craft-rubbish'], 'changing k must keep the attacks and redo the layers');
+    const changed = await runStudy({ ...tiny(out), k: 6, rubbishPerClass: 2, rubbishBinarySearchSteps: 2 });
+    assert.deepEqual(changed.cached, ['craft-l2'], 'changing k must keep CW-L2 and redo the layers; the rubbish settings redo only the rubbish');
 
     // A subset of the layers reuses their cached analyses, and a study without hidden layers (no
     // SNNL, no UMAP) still writes its report.
-    const logitsOnly = await runStudy({ ...tiny(out), k: 6, layers: ['logits'] });
+    const logitsOnly = await runStudy({ ...tiny(out), k: 6, rubbishPerClass: 2, rubbishBinarySearchSteps: 2, layers: ['logits'] });
     assert.deepEqual(logitsOnly.layers.map((l) => l.layer), ['logits']);
     assert.deepEqual(logitsOnly.cached, ['craft-l2', 'craft-rubbish', 'layer-logits']);
     assert.doesNotMatch(readFileSync(join(out, 'index.html'), 'utf8'), /id="snnl"/);
@@ -116,6 +116,10 @@ test('resolveStudyConfig: defaults and typed errors', async () => {
   assert.deepEqual(c.attacks, ['l0', 'l2', 'linf', 'rubbish']);
   assert.equal(c.k, 300);
   assert.equal(c.referenceSize, 'all');
+  assert.equal(c.rubbishMaxIterations, null);
+  assert.equal(c.rubbishBinarySearchSteps, null);
+  await expectTypedError(() => resolveStudyConfig({ rubbishMaxIterations: 0 }), InvalidArgumentError, 'config.rubbishMaxIterations');
+  await expectTypedError(() => resolveStudyConfig({ rubbishBinarySearchSteps: 1.5 }), InvalidArgumentError, 'config.rubbishBinarySearchSteps');
   await expectTypedError(() => resolveStudyConfig({ attacks: ['l3' as 'l2'] }), InvalidArgumentError, 'config.attacks');
   await expectTypedError(() => resolveStudyConfig({ n: 0 }), InvalidArgumentError, 'config.n');
   await expectTypedError(() => resolveStudyConfig({ nn: 3 } as StudyConfig), InvalidArgumentError, 'options.nn');

@@ -33,6 +33,8 @@ Flags (a JSON config file given with --config can replace them; flags override i
   --rubbish-per-class <n> rubbish inputs per class (default 10)
   --preset <name>         original | fast attack iterations (default fast)
   --max-iterations <n>    Adam steps per solve of every attack, overriding the preset
+  --rubbish-max-iterations <n>  Adam steps per solve of the rubbish recipe only
+  --rubbish-search-steps <n>    binary-search steps of the rubbish recipe only (preset: 9)
   --layers <list>         comma-separated layer names (default: the analysis points)
   --reference <n|all>     training rows of the reference manifolds (default all)
   --test-size <n|all>     test rows for calibration, UMAP and SNNL (default 2000)
@@ -97,6 +99,8 @@ export function studyConfigFromArgs(argv: string[]): { config: StudyConfig; thre
       'rubbish-per-class': { type: 'string' },
       preset: { type: 'string' },
       'max-iterations': { type: 'string' },
+      'rubbish-max-iterations': { type: 'string' },
+      'rubbish-search-steps': { type: 'string' },
       layers: { type: 'string' },
       reference: { type: 'string' },
       'test-size': { type: 'string' },
@@ -132,6 +136,8 @@ export function studyConfigFromArgs(argv: string[]): { config: StudyConfig; thre
   set('rubbishPerClass', intFlag('rubbish-per-class', values['rubbish-per-class']));
   set('preset', values.preset as StudyConfig['preset']);
   set('maxIterations', intFlag('max-iterations', values['max-iterations']));
+  set('rubbishMaxIterations', intFlag('rubbish-max-iterations', values['rubbish-max-iterations']));
+  set('rubbishBinarySearchSteps', intFlag('rubbish-search-steps', values['rubbish-search-steps']));
   set('layers', values.layers?.split(',').map((s) => s.trim()));
   set('referenceSize', sizeFlag('reference', values.reference));
   set('testSize', sizeFlag('test-size', values['test-size']));

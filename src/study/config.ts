@@ -39,6 +39,10 @@ export interface StudyConfig {
   preset?: 'original' | 'fast';
   /** Adam steps per solve of every attack, overriding the preset's (e.g. for a quick look). Default: the preset's. */
   maxIterations?: number;
+  /** Adam steps per binary-search step of the rubbish recipe only (it runs targeted C&W L2 from noise). Default: as the attacks. */
+  rubbishMaxIterations?: number;
+  /** Binary-search steps over c of the rubbish recipe only. Default: the preset's (9). */
+  rubbishBinarySearchSteps?: number;
   /** Analysis points: `'default'` (METHODS.md §2) or layer names. Default `'default'`. */
   layers?: 'default' | string[];
   /** Training rows used as the reference manifold: a number (seeded, stratified) or `'all'`. Default `'all'`. */
@@ -74,6 +78,8 @@ export interface ResolvedStudyConfig {
   rubbishPerClass: number;
   preset: 'original' | 'fast';
   maxIterations: number | null;
+  rubbishMaxIterations: number | null;
+  rubbishBinarySearchSteps: number | null;
   layers: 'default' | string[];
   referenceSize: number | 'all';
   testSize: number | 'all';
@@ -89,7 +95,8 @@ export interface ResolvedStudyConfig {
 }
 
 const KEYS = [
-  'dataset', 'model', 'attacks', 'n', 'rubbishPerClass', 'preset', 'maxIterations', 'layers', 'referenceSize', 'testSize', 'k', 'pairs',
+  'dataset', 'model', 'attacks', 'n', 'rubbishPerClass', 'preset', 'maxIterations', 'rubbishMaxIterations',
+  'rubbishBinarySearchSteps', 'layers', 'referenceSize', 'testSize', 'k', 'pairs',
   'methodB', 'snnlSize', 'snnlRepeats', 'umapTestSize', 'batchSize', 'seed', 'out',
 ] as const;
 
@@ -145,6 +152,9 @@ export function resolveStudyConfig(config: StudyConfig = {}): ResolvedStudyConfi
     rubbishPerClass: checkInteger(fn, 'config.rubbishPerClass', config.rubbishPerClass ?? 10, 1, 1_000),
     preset,
     maxIterations: config.maxIterations === undefined ? null : checkInteger(fn, 'config.maxIterations', config.maxIterations, 1),
+    rubbishMaxIterations: config.rubbishMaxIterations === undefined ? null : checkInteger(fn, 'config.rubbishMaxIterations', config.rubbishMaxIterations, 1),
+    rubbishBinarySearchSteps:
+      config.rubbishBinarySearchSteps === undefined ? null : checkInteger(fn, 'config.rubbishBinarySearchSteps', config.rubbishBinarySearchSteps, 1, 100),
     layers,
     referenceSize: sizeOption(fn, 'config.referenceSize', config.referenceSize, 'all'),
     testSize: sizeOption(fn, 'config.testSize', config.testSize, 2000),

@@ -59,6 +59,9 @@ export interface CraftRequest {
   preset: 'original' | 'fast';
   /** Overrides the preset's iterations when set. */
   maxIterations: number | null;
+  /** Override the rubbish recipe's iterations / binary-search steps when set. */
+  rubbishMaxIterations: number | null;
+  rubbishBinarySearchSteps: number | null;
   batchSize: number;
   rubbishPerClass: number;
   seed: number;
@@ -71,7 +74,12 @@ export interface CraftRequest {
 
 /** Runs (or reads from the cache) one attack of the study. */
 export async function craftInputs(req: CraftRequest): Promise<{ set: CraftedSet; cached: boolean }> {
-  const key = hashOf({ ...req.cacheKey, attack: req.attack, preset: req.preset, maxIterations: req.maxIterations, batchSize: req.batchSize, rubbishPerClass: req.rubbishPerClass, seed: req.seed });
+  // The rubbish settings enter only the rubbish key: changing them must not redo the attacks.
+  const rubbishSettings =
+    req.attack === 'rubbish'
+      ? { rubbishPerClass: req.rubbishPerClass, rubbishMaxIterations: req.rubbishMaxIterations, rubbishBinarySearchSteps: req.rubbishBinarySearchSteps }
+      : {};
+  const key = hashOf({ ...req.cacheKey, attack: req.attack, preset: req.preset, maxIterations: req.maxIterations, batchSize: req.batchSize, seed: req.seed, ...rubbishSettings });
   const hit = req.cache.get<CraftMeta>(`craft-${req.attack}`, key);
   if (hit && hit.blobs.images && hit.blobs.starts) {
     const m = hit.meta;
@@ -108,6 +116,8 @@ export async function craftInputs(req: CraftRequest): Promise<{ set: CraftedSet;
   if (req.attack === 'rubbish') {
     const r = await generateRubbish(req.model, {
       ...stripUndefined(common),
+      ...(req.rubbishMaxIterations !== null ? { maxIterations: req.rubbishMaxIterations } : {}),
+      ...(req.rubbishBinarySearchSteps !== null ? { binarySearchSteps: req.rubbishBinarySearchSteps } : {}),
       perClass: req.rubbishPerClass,
       seed: req.seed,
       shape: req.exampleShape,

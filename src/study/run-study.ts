@@ -193,6 +193,8 @@ export async function runStudy(config: StudyConfig, options: StudyRunOptions = {
           sourceIndex: selected,
           preset: cfg.preset,
           maxIterations: cfg.maxIterations,
+          rubbishMaxIterations: cfg.rubbishMaxIterations,
+          rubbishBinarySearchSteps: cfg.rubbishBinarySearchSteps,
           batchSize: cfg.batchSize,
           rubbishPerClass: cfg.rubbishPerClass,
           seed: cfg.seed,
