@@ -69,12 +69,16 @@ test('runStudy: a tiny MNIST-MLP study writes the report, reuses its cache and r
     assert.deepEqual(again.cached, ['craft-l2', 'craft-rubbish', ...first.layers.map((l) => `layer-${l.layer}`)]);
     assert.deepEqual(again.attacks, first.attacks);
 
-    const changed = await runStudy({ ...tiny(out), k: 6, rubbishPerClass: 2, rubbishBinarySearchSteps: 2 });
+    // One Adam step from noise cannot reach 0.9 confidence as often as the full budget: the
+    // rubbish-only budget must reach the recipe, not just the cache key.
+    const changed = await runStudy({ ...tiny(out), k: 6, rubbishMaxIterations: 1, rubbishBinarySearchSteps: 1 });
     assert.deepEqual(changed.cached, ['craft-l2'], 'changing k must keep CW-L2 and redo the layers; the rubbish settings redo only the rubbish');
+    const rubbishOf = (r: typeof first) => r.attacks.find((a) => a.attack === 'rubbish')!.succeeded;
+    assert.ok(rubbishOf(changed) < rubbishOf(first), `rubbish successes ${rubbishOf(changed)} with one step vs ${rubbishOf(first)}`);
 
     // A subset of the layers reuses their cached analyses, and a study without hidden layers (no
     // SNNL, no UMAP) still writes its report.
-    const logitsOnly = await runStudy({ ...tiny(out), k: 6, rubbishPerClass: 2, rubbishBinarySearchSteps: 2, layers: ['logits'] });
+    const logitsOnly = await runStudy({ ...tiny(out), k: 6, rubbishMaxIterations: 1, rubbishBinarySearchSteps: 1, layers: ['logits'] });
     assert.deepEqual(logitsOnly.layers.map((l) => l.layer), ['logits']);
     assert.deepEqual(logitsOnly.cached, ['craft-l2', 'craft-rubbish', 'layer-logits']);
     assert.doesNotMatch(readFileSync(join(out, 'index.html'), 'utf8'), /id="snnl"/);
