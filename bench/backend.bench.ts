@@ -21,7 +21,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import { useWasmBackend } from '../src/backend/index.js';
 import { toLogitsModel } from '../src/attacks/logits-model.js';
-import { emit, note, peakRssMB, profileKernels, runPythonReference, timeMedian } from './util.js';
+import { emit, note, peakRssMB, profileKernels, pythonBlas, runPythonReference, timeMedian } from './util.js';
 import type { TimingOptions } from './util.js';
 
 const BENCHES = ['forward', 'inputGrad', 'cwAdamStep', 'trainStep', 'activations'] as const;
@@ -169,7 +169,7 @@ function spawnConfig(config: Config, args: Record<string, string | true>): Recor
 function torch(threads: number, quick: boolean): Record<string, number> | undefined {
   const py = runPythonReference('bench_torch.py', ['--threads', String(threads), '--batch', '256', ...(quick ? ['--min-seconds', '1', '--max-reps', '5'] : [])]);
   if (!py) return undefined;
-  for (const rec of py) emit({ bench: 'backend-torch', ...rec });
+  for (const rec of py) emit({ bench: 'backend-torch', blas: pythonBlas(), ...rec });
   const summary = py.find((r) => r.summary === true) as { imagesPerSec?: Record<string, number>; maxRssMB?: number } | undefined;
   return summary?.imagesPerSec;
 }
@@ -217,6 +217,7 @@ export async function run(args: Record<string, string | true>): Promise<void> {
       torch2ImagesPerSec: torch2 ?? null,
       torch2Runs: [torch2a ?? null, torch2b ?? null],
       torch1ImagesPerSec: torch1 ?? null,
+      torchBlas: python ? pythonBlas() : null,
     });
   }
 }

@@ -3,7 +3,7 @@
  * running the Python reference scripts of ../shared/reference in the same run.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -69,6 +69,21 @@ export function referenceDir(): string | undefined {
 
 /** Debian's python3 (the one that sees python3-torch, scikit-learn, umap-learn). */
 export const DEBIAN_PYTHON = '/usr/bin/python3';
+
+/**
+ * The BLAS library behind Debian's `libblas.so.3` (the Python references' dense layers and matrix
+ * products run on it): the reference BLAS when only python3-torch is installed, OpenBLAS once
+ * python3-sklearn or umap-learn have pulled it in, which changes PyTorch's training step by up to
+ * 1.6× (measured). Reported with every ratio against Python.
+ */
+export function pythonBlas(): string | null {
+  const link = '/usr/lib/x86_64-linux-gnu/libblas.so.3';
+  try {
+    return existsSync(link) ? realpathSync(link) : null;
+  } catch {
+    return null;
+  }
+}
 
 /**
  * Runs a reference script with Debian's python and returns its JSON lines, or `undefined` (with a

@@ -4,40 +4,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { expectNoLeaks, tf, useCpu } from './support/tf.js';
+import { expectNoLeaks, tf } from './support/tf.js';
+import { onBoth, randomArray, relErr, size } from './support/kernel-check.js';
+import type { ConvCase, Pad } from './support/kernel-check.js';
 import { useWasm } from './support/wasm.js';
 import { fastBackpropInputPadding } from '../src/backend/kernels/conv2d-backprop-input.js';
 import { isAeManifoldKernel } from '../src/backend/kernels/install.js';
 import { createRng } from '../src/internal/rng.js';
-
-type Pad = 'valid' | 'same' | number | [[0, 0], [number, number], [number, number], [0, 0]];
-interface ConvCase {
-  xShape: [number, number, number, number];
-  filterShape: [number, number, number, number];
-  strides: [number, number];
-  pad: Pad;
-  dataFormat: 'NHWC' | 'NCHW';
-  dyShape: [number, number, number, number];
-}
-
-function relErr(a: Float32Array, b: Float32Array): number {
-  assert.equal(a.length, b.length);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num = Math.max(num, Math.abs(a[i]! - b[i]!));
-    den = Math.max(den, Math.abs(b[i]!));
-  }
-  return den === 0 ? num : num / den;
-}
-
-function randomArray(rng: ReturnType<typeof createRng>, n: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = rng.normal();
-  return a;
-}
-
-const size = (s: readonly number[]) => s.reduce((p, d) => p * d, 1);
 
 function randomCase(rng: ReturnType<typeof createRng>, allowNchw: boolean): ConvCase {
   const n = 1 + rng.int(5);
@@ -82,24 +55,6 @@ function runInputGrad(c: ConvCase, a: Arrays): tf.Tensor {
       { strides: c.strides, pad: c.pad, dataFormat: c.dataFormat, inputShape: c.xShape } as unknown as tf.NamedAttrMap,
     ) as tf.Tensor,
   );
-}
-
-async function onBoth(fn: () => tf.Tensor): Promise<{ cpu: Float32Array; wasm: Float32Array; shape: number[] }> {
-  await useCpu();
-  const tc = fn();
-  const cpu = (await tc.data()) as Float32Array;
-  tc.dispose();
-  await useWasm();
-  const backend = tf.backend() as unknown as { numDataIds(): number };
-  const ids = backend.numDataIds();
-  const { wasm, shape } = await expectNoLeaks(async () => {
-    const tw = fn();
-    const out = { wasm: (await tw.data()) as Float32Array, shape: tw.shape };
-    tw.dispose();
-    return out;
-  });
-  assert.equal(backend.numDataIds(), ids, 'wasm data ids leaked');
-  return { cpu, wasm, shape };
 }
 
 test('the ae-manifold kernels are the ones registered on wasm', async () => {

@@ -2,11 +2,19 @@
  * Faster `Conv2DBackpropInput` for the wasm backend. The stock kernel is a plain single-threaded
  * loop; for stride 1 and NHWC the input gradient is exactly a forward convolution of dy with the
  * spatially reversed, in/out-swapped filter and padding (k − 1 − p), which runs on the
- * XNNPACK-backed (and multi-threaded) `Conv2D`. Every other case calls the stock kernel.
+ * XNNPACK-backed (and multi-threaded) `Conv2D`.
+ *
+ * When the forward input has a single channel (the first layer of an image net), that
+ * convolution has one output channel, which XNNPACK runs poorly; there the gradient is computed
+ * as col2im(dy [N·Ho·Wo, Co] × Wᵀ [Co, kh·kw·Ci]): one plain XNNPACK `BatchMatMul` followed by
+ * an overlap-add in the wasm heap (any stride and padding). Every other case calls the stock
+ * kernel.
  * @module
  */
 import { backend_util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { f32, hasHeapAccess } from './heap.js';
+import type { WasmHeapBackend } from './heap.js';
 import { bindOp, disposeInfos, pair, wasmKernelFunc, replacementConfig } from './wasm-kernel-util.js';
 import type { WasmBackendLike } from './wasm-kernel-util.js';
 
@@ -54,14 +62,109 @@ export function fastBackpropInputPadding(
   return p;
 }
 
+/** Largest number of forward input channels that takes the matMul + col2im path. */
+export const COL2IM_MAX_IN_CHANNELS = 1;
+
+/**
+ * Whether the matMul + col2im path applies: NHWC float32 with at most
+ * {@link COL2IM_MAX_IN_CHANNELS} input channels (any stride and padding).
+ */
+export function useCol2imBackpropInput(dy: TensorInfo, filter: TensorInfo, attrs: InputAttrs): boolean {
+  return (
+    attrs.dataFormat !== 'NCHW' &&
+    dy.dtype === 'float32' &&
+    filter.dtype === 'float32' &&
+    dy.shape.length === 4 &&
+    filter.shape.length === 4 &&
+    filter.shape[2]! <= COL2IM_MAX_IN_CHANNELS &&
+    filter.shape[2]! >= 1
+  );
+}
+
+/**
+ * dx = col2im(dy × Wᵀ). P = dy [N·Ho·Wo, Co] × Wᵀ [Co, kh·kw·Ci] holds, for each output pixel,
+ * its contribution to every tap of its window; the taps of one window row are kw·Ci contiguous
+ * values of P and of dx, so the overlap-add is a clipped run of additions per (pixel, window row).
+ */
+function col2imBackpropInput(
+  backend: WasmHeapBackend,
+  matMul: KernelFunc,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  attrs: InputAttrs,
+): TensorInfo {
+  const info = backend_util.computeConv2DInfo(
+    attrs.inputShape,
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  const { batchSize: N, inHeight: H, inWidth: W, inChannels: Ci, outHeight: Ho, outWidth: Wo, outChannels: Co } = info;
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+  const { top, left } = info.padInfo;
+  if (dy.shape[0] !== N || dy.shape[1] !== Ho || dy.shape[2] !== Wo || dy.shape[3] !== Co) {
+    throw new Error(`ae-manifold: Conv2DBackpropInput: dy shape ${String(dy.shape)} does not match the output shape ${String(info.outShape)}`);
+  }
+  const K = kh * kw * Ci;
+  const wt = backend.makeOutput([1, Co, K], 'float32');
+  let p: TensorInfo | undefined;
+  try {
+    {
+      // Wᵀ: the filter [kh, kw, Ci, Co] viewed as [K, Co], transposed.
+      const w = f32(backend, filter);
+      const t = f32(backend, wt);
+      for (let k = 0; k < K; k++) for (let c = 0; c < Co; c++) t[c * K + k] = w[k * Co + c]!;
+    }
+    const a: TensorInfo = { dataId: dy.dataId, shape: [1, N * Ho * Wo, Co], dtype: 'float32' };
+    const out = matMul({ inputs: { a, b: wt }, attrs: { transposeA: false, transposeB: false }, backend: backend as unknown as Parameters<KernelFunc>[0]['backend'] });
+    if (Array.isArray(out)) throw new Error('ae-manifold: expected a single output from BatchMatMul');
+    p = out as TensorInfo;
+    const result = backend.makeOutput([N, H, W, Ci], 'float32');
+    // Views after the last allocation.
+    const P = f32(backend, p);
+    const dx = f32(backend, result);
+    dx.fill(0);
+    const rowP = kw * Ci;
+    for (let n = 0; n < N; n++) {
+      for (let oy = 0; oy < Ho; oy++) {
+        const pPix = (n * Ho + oy) * Wo * K;
+        for (let i = 0; i < kh; i++) {
+          const y = oy * sh + i - top;
+          if (y < 0 || y >= H) continue;
+          const dRow = (n * H + y) * W * Ci;
+          const pRow = pPix + i * rowP;
+          for (let ox = 0; ox < Wo; ox++) {
+            const x0 = ox * sw - left;
+            const tLo = x0 < 0 ? -x0 * Ci : 0;
+            const tHi = x0 + kw > W ? (W - x0) * Ci : rowP;
+            const d0 = dRow + x0 * Ci;
+            const p0 = pRow + ox * K;
+            for (let t = tLo; t < tHi; t++) dx[d0 + t] = dx[d0 + t]! + P[p0 + t]!;
+          }
+        }
+      }
+    }
+    return result;
+  } finally {
+    backend.disposeData(wt.dataId);
+    if (p) backend.disposeData(p.dataId);
+  }
+}
+
 /** Builds the replacement config around the stock one (same setup and dispose functions). */
 export function conv2DBackpropInputConfig(stock: KernelConfig): KernelConfig {
   const reverseK = wasmKernelFunc('Reverse');
   const transposeK = wasmKernelFunc('Transpose');
   const conv2dK = wasmKernelFunc('Conv2D');
+  const matMulK = wasmKernelFunc('BatchMatMul');
   const kernelFunc = (args: Parameters<KernelFunc>[0]): TensorInfo | TensorInfo[] => {
     const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
     const attrs = args.attrs as unknown as InputAttrs;
+    if (useCol2imBackpropInput(dy, filter, attrs) && hasHeapAccess(args.backend)) {
+      return col2imBackpropInput(args.backend, matMulK, dy, filter, attrs);
+    }
     const pad = fastBackpropInputPadding(dy.shape, filter.shape, attrs);
     if (!pad) return stock.kernelFunc(args);
     const backend = args.backend as unknown as WasmBackendLike;
