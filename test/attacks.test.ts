@@ -307,7 +307,7 @@ test('options: original defaults echoed, fast preset, unknown keys refused', asy
       { ...r.options },
       {
         preset: 'original', targeted: false, confidence: 0, learningRate: 1e-2, maxIterations: 10_000, initialConst: 1e-3,
-        bounds: [0, 1], batchSize: 32, allowProbabilities: false, binarySearchSteps: 9, abortEarly: true,
+        bounds: [0, 1], batchSize: 128, allowProbabilities: false, binarySearchSteps: 9, abortEarly: true,
       },
     );
     r.dispose();

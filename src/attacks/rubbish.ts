@@ -57,7 +57,7 @@ export interface RubbishOptions extends RunOptions {
   abortEarly?: boolean;
   /** Input box. Default `[0, 1]`. */
   bounds?: Bounds;
-  /** Default 32. */
+  /** Examples optimised together (results do not depend on it). Default 128. */
   batchSize?: number;
   /** Accept a model whose outputs look like probabilities (they are then used as probabilities). Default false. */
   allowProbabilities?: boolean;
@@ -168,7 +168,7 @@ export async function generateRubbish(model: AttackModel, options: RubbishOption
   const D = shape.reduce((a, b) => a * b, 1);
   const C = shape[shape.length - 1]!;
   const box = resolveBox(fn, options.bounds, C);
-  const batchSize = checkInteger(fn, 'options.batchSize', options.batchSize ?? 32, 1);
+  const batchSize = checkInteger(fn, 'options.batchSize', options.batchSize ?? 128, 1);
   const allowProbabilities = checkBoolean(fn, 'options.allowProbabilities', options.allowProbabilities, false);
   const epsilon = checkNumber(fn, 'options.epsilon', options.epsilon ?? 0.25 * box.maxWidth, 0, Infinity, true);
   const rng = createRng(options.seed === undefined ? undefined : checkInteger(fn, 'options.seed', options.seed, 0, 2 ** 32 - 1));
