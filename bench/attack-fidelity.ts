@@ -21,7 +21,7 @@
  *
  * Usage (from the repository root, after `npm run build:test`):
  *   node build-test/bench/attack-fidelity.js [--model mnist-cnn | cifar10-cnn | --model-dir DIR | --checkpoint DIR]
- *        [--images 100] [--preset original|fast] [--attacks l2,linf,l0] [--threads 1] [--batch 90]
+ *        [--images 100] [--preset original|fast] [--attacks l2,linf,l0] [--threads 1] [--workers 1] [--batch 90]
  *        [--chunk 10] [--shard 0/1] [--state docs/fidelity] [--summary-only] [--seed 0] [--out results.json]
  * Prints one JSON line per attack (the summary) on stdout, progress on stderr.
  */
@@ -31,15 +31,17 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { carliniWagnerL0, carliniWagnerL2, carliniWagnerLinf } from '../src/attacks/index.js';
-import type { AttackResult } from '../src/attacks/index.js';
+import type { AttackResult, CwCommonOptions } from '../src/attacks/index.js';
 import { loadModelFromFolder, loadPretrained, PRETRAINED_MODELS } from '../src/models/node.js';
 import type { PretrainedName } from '../src/models/node.js';
 import { loadDataset } from '../src/data/load-dataset.js';
 import { createMnistCnn } from '../src/models/index.js';
 import { readCheckpoint } from '../src/models/checkpoint.js';
 import { useWasmBackend } from '../src/backend/index.js';
+import { AttackWorkerPool } from '../src/parallel/attack-in-workers.js';
 import { createRng } from '../src/internal/rng.js';
 import { emit, note, parseArgs, peakRssMB } from './util.js';
+import type { Progress } from '../src/types.js';
 
 /** C&W 2017 Table IV: mean distance (success rate 100 % throughout), per data set (ATTACKS.md §7). */
 const PUBLISHED = {
@@ -83,9 +85,14 @@ interface ChunkRecord {
   chunkImages: number;
   testIndices: number[];
   rows: RowRecord[];
+  /** Wall time of the chunk, including any time the process was suspended. */
   seconds: number;
+  /** CPU time of the process during the chunk (user + system); absent in records written before it existed. */
+  cpuSeconds?: number;
   totalIterations: number;
   threads: number;
+  /** Worker threads of one wasm thread each (absent: 1, the attack in the main thread). */
+  workers?: number;
   batch: number;
   finished: string;
 }
@@ -179,7 +186,11 @@ async function main(): Promise<void> {
 
   const backend = await useWasmBackend({ threads });
   const { model, modelName, slug, accuracy, dataset } = await loadModel(args);
-  note(`fidelity: model ${modelName} (test accuracy ${String(accuracy)}), wasm ${backend.threads} thread(s), preset ${preset}, ${nImages} images x 9 targets, chunks of ${chunkImages}, shard ${shard}/${shards}`);
+  // --workers N: an AttackWorkerPool of N one-thread wasm workers (same results, N cores).
+  const workers = typeof args.workers === 'string' ? Number(args.workers) : 1;
+  if (workers > 1 && typeof model === 'function') throw new Error('--workers needs a LayersModel');
+  const pool = workers > 1 ? await AttackWorkerPool.create({ workers }) : null;
+  note(`fidelity: model ${modelName} (test accuracy ${String(accuracy)}), ${pool ? `${workers} workers of 1 wasm thread` : `wasm ${backend.threads} thread(s)`}, preset ${preset}, ${nImages} images x 9 targets, chunks of ${chunkImages}, shard ${shard}/${shards}`);
 
   // The first nImages correctly classified test images.
   const test = await loadDataset(dataset, { split: 'test', subset: { count: Math.min(10_000, nImages * 2 + 50) } });
@@ -236,22 +247,28 @@ async function main(): Promise<void> {
       });
       const inputs = tf.tensor4d(data, [N, ...shape]);
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       let lastNote = t0;
-      const r: AttackResult<object> = await ATTACKS[norm](model, inputs, labels, {
+      const options: CwCommonOptions = {
         targets,
         preset,
         batchSize: batch,
         signal: controller.signal,
-        onProgress: (p) => {
+        onProgress: (p: Progress) => {
           const now = performance.now();
           if (now - lastNote > 60_000) {
             lastNote = now;
             note(`fidelity ${norm} chunk ${c + 1}/${numChunks}: ${p.step}/${p.total} done, ${p.detail?.found ?? 0} found, step ${p.detail?.iteration ?? '?'} on ${p.detail?.rows ?? '?'} rows, ${((now - t0) / 1000).toFixed(0)} s`);
           }
         },
-      });
+      };
+      const r: AttackResult<object> = pool
+        ? await pool.run(`cw-${norm}`, model as tfl.LayersModel, inputs, labels, options)
+        : await ATTACKS[norm](model, inputs, labels, options);
       inputs.dispose();
       const seconds = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      const cpuSeconds = (cpu.user + cpu.system) / 1e6;
       if (!r.aborted) {
         const rows: RowRecord[] = Array.from({ length: N }, (_, i) => ({
           test: images[Math.floor(i / 9)]!,
@@ -262,10 +279,10 @@ async function main(): Promise<void> {
           iterations: r.iterations[i]!,
           constant: r.constant[i]!,
         }));
-        const rec: ChunkRecord = { chunk: c, chunkImages, testIndices: images, rows, seconds, totalIterations: r.totalIterations, threads: backend.threads, batch, finished: new Date().toISOString() };
+        const rec: ChunkRecord = { chunk: c, chunkImages, testIndices: images, rows, seconds, cpuSeconds, totalIterations: r.totalIterations, threads: pool ? 1 : backend.threads, workers, batch, finished: new Date().toISOString() };
         appendFileSync(file, JSON.stringify(rec) + '\n');
         done.set(c, rec);
-        note(`fidelity ${norm}: chunk ${c + 1}/${numChunks} done in ${seconds.toFixed(0)} s (${(r.totalIterations / seconds).toFixed(0)} image-steps/s), ${r.success.reduce((a, b) => a + b, 0)}/${N} successes`);
+        note(`fidelity ${norm}: chunk ${c + 1}/${numChunks} done in ${seconds.toFixed(0)} s, ${cpuSeconds.toFixed(0)} CPU s (${(r.totalIterations / cpuSeconds).toFixed(0)} image-steps per CPU s), ${r.success.reduce((a, b) => a + b, 0)}/${N} successes`);
       }
       r.dispose();
     }
@@ -279,7 +296,8 @@ async function main(): Promise<void> {
     for (let c = 0; c < numChunks; c++) {
       const rec = all.get(c);
       if (!rec) continue;
-      seconds += rec.seconds;
+      // CPU time where recorded: wall time counts the time a paused (SIGSTOP) or crowded run waited.
+      seconds += rec.cpuSeconds ?? rec.seconds;
       iterations += rec.totalIterations;
       rec.testIndices.forEach((_, j) => {
         rowsByImage.push(rec.rows.slice(j * 9, j * 9 + 9));
@@ -302,6 +320,7 @@ async function main(): Promise<void> {
       attacks: attacked,
       overallSuccessRate: attacked ? successes / attacked : null,
       computeSeconds: seconds,
+      computeSecondsAre: 'process CPU time (user + system) where the chunk recorded it, else wall time',
       secondsPerImage: rowsByImage.length ? seconds / rowsByImage.length : null,
       imageStepsPerSec: seconds ? iterations / seconds : null,
       meanIterations: attacked ? iterations / attacked : null,
@@ -311,6 +330,7 @@ async function main(): Promise<void> {
     emit(summary);
     summaries.push(summary);
   }
+  await pool?.close();
   model.dispose();
   if (typeof args.out === 'string') writeFileSync(args.out, JSON.stringify(summaries, null, 2) + '\n');
   // Threaded wasm keeps worker threads alive.

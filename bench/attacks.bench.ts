@@ -15,8 +15,13 @@
  *   success rate and mean distance. Meaningful with the trained model (models/mnist-cnn); with
  *   the untrained fallback only the image-steps/s are.
  *
- * Usage: node build-XXX/bench/run.js --only attacks [--quick] [--no-python] [--batch 64]
- *        [--steps 2] [--iterations 100] [--attack-images 32] [--configs wasm-1,wasm-2,cpu]
+ * Configurations: `wasm-1`, `wasm-2` (the attack in this thread on wasm with 1 or 2 threads),
+ * `workers-2` (an AttackWorkerPool of two worker threads with one-thread wasm each, the examples
+ * dealt out between them, started once before the timed runs; its start-up time is reported as
+ * `worker-pool-start`; grad-only is not measured there) and `cpu`.
+ *
+ * Usage: node build-XXX/bench/run.js --only attacks [--quick] [--no-python] [--batch 128]
+ *        [--steps 2] [--iterations 100] [--attack-images 32] [--configs wasm-1,wasm-2,workers-2,cpu]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -26,14 +31,22 @@ import '@tensorflow/tfjs-layers';
 import '@tensorflow/tfjs-backend-cpu';
 import { DEBIAN_PYTHON, emit, note, peakRssMB, pythonBlas, timeMedian } from './util.js';
 import { carliniWagnerL0, carliniWagnerL2, carliniWagnerLinf } from '../src/attacks/index.js';
+import type { AttackResult, ClassIndices } from '../src/attacks/index.js';
+import { AttackWorkerPool } from '../src/parallel/attack-in-workers.js';
 import { createMnistCnn } from '../src/models/index.js';
 import { loadPretrained } from '../src/models/node.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { useWasmBackend } from '../src/backend/index.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
-const CONFIGS = ['wasm-1', 'wasm-2', 'cpu'] as const;
+const CONFIGS = ['wasm-1', 'wasm-2', 'workers-2', 'cpu'] as const;
 type Config = (typeof CONFIGS)[number];
+
+/** `workers-N`: attackInWorkers with N one-thread wasm workers (this thread on cpu only gathers). */
+function workerCount(config: Config): number {
+  const m = /^workers-(\d+)$/.exec(config);
+  return m ? Number(m[1]) : 0;
+}
 
 function num(args: Record<string, string | true>, key: string, dflt: number): number {
   const v = args[key];
@@ -44,9 +57,10 @@ function settings(args: Record<string, string | true>) {
   const quick = args.quick === true;
   return {
     quick,
-    batch: num(args, 'batch', 64),
+    batch: num(args, 'batch', 128),
     steps: num(args, 'steps', quick ? 1 : 2),
     iterations: num(args, 'iterations', quick ? 30 : 100),
+    // --attack-images 0 skips the preset runs (only the fixed-work comparison).
     attackImages: num(args, 'attack-images', quick ? 8 : 32),
   };
 }
@@ -55,7 +69,7 @@ export async function run(args: Record<string, string | true>): Promise<void> {
   const child = args['attacks-child'];
   if (typeof child === 'string') return runConfig(child as Config, args);
   const s = settings(args);
-  const configs = (typeof args.configs === 'string' ? args.configs.split(',') : ['wasm-1', 'wasm-2']) as Config[];
+  const configs = (typeof args.configs === 'string' ? args.configs.split(',') : ['wasm-1', 'wasm-2', 'workers-2']) as Config[];
   const fixed: Record<string, number> = {};
   for (const config of configs) {
     note(`attacks: ${config}`);
@@ -94,11 +108,13 @@ export async function run(args: Record<string, string | true>): Promise<void> {
     process.stdout.write(line + '\n');
     const torch = JSON.parse(line) as { imageStepsPerSec: number };
     torchRates[`torch-${threads}`] = torch.imageStepsPerSec;
-    const mine = fixed[`wasm-${threads}`];
-    if (mine) {
+    // Configurations using as many cores as this PyTorch run: wasm-N, and workers-N (N one-thread workers).
+    for (const config of [`wasm-${threads}`, `workers-${threads}`]) {
+      const mine = fixed[config];
+      if (!mine) continue;
       emit({
         bench: 'cw-l2-ratio',
-        config: `wasm-${threads}`,
+        config,
         torchThreads: threads,
         batch: s.batch,
         steps: s.steps,
@@ -131,6 +147,9 @@ export async function run(args: Record<string, string | true>): Promise<void> {
   }
 }
 
+type AttackArgs = [tfl.LayersModel, tf.Tensor, ClassIndices, Record<string, unknown>];
+type AttackFn = (...a: AttackArgs) => Promise<AttackResult<object>>;
+
 async function loadModel(): Promise<{ model: tfl.LayersModel; kind: string }> {
   try {
     const { model, metadata } = await loadPretrained('mnist-cnn');
@@ -143,10 +162,11 @@ async function loadModel(): Promise<{ model: tfl.LayersModel; kind: string }> {
 async function runConfig(config: Config, args: Record<string, string | true>): Promise<void> {
   const s = settings(args);
   let backend: Record<string, unknown>;
-  if (config === 'cpu') {
+  const W = workerCount(config);
+  if (config === 'cpu' || W > 0) {
     const ok = await tf.setBackend('cpu');
     if (!ok || tf.getBackend() !== 'cpu') throw new Error(`tf.setBackend('cpu') resolved to ${String(ok)}`);
-    backend = { backend: 'cpu' };
+    backend = W > 0 ? { backend: 'wasm', threads: 1, workers: W } : { backend: 'cpu' };
   } else {
     const report = await useWasmBackend({ threads: config === 'wasm-2' ? 2 : 1 });
     backend = { backend: 'wasm', simd: report.simd, threads: report.threads, kernels: report.kernels.join(','), warnings: report.warnings.join('; ') };
@@ -165,9 +185,18 @@ async function runConfig(config: Config, args: Record<string, string | true>): P
 
   // Fixed work: the C&W L2 loop the PyTorch reference runs.
   const fixedOpts = { binarySearchSteps: s.steps, maxIterations: s.iterations, abortEarly: false, batchSize: s.batch };
+  // workers-N: one pool for the whole run, as a user keeps it; its start-up is reported on its own.
+  const poolStart = performance.now();
+  const pool = W > 0 ? await AttackWorkerPool.create({ workers: W }) : null;
+  if (pool) emit({ bench: 'worker-pool-start', ...common, workers: W, seconds: (performance.now() - poolStart) / 1000 });
+  const attacks: Record<'cw-l2' | 'cw-l0' | 'cw-linf', AttackFn> = {
+    'cw-l2': pool ? (...a: AttackArgs) => pool.run('cw-l2', ...a) : carliniWagnerL2,
+    'cw-l0': pool ? (...a: AttackArgs) => pool.run('cw-l0', ...a) : carliniWagnerL0,
+    'cw-linf': pool ? (...a: AttackArgs) => pool.run('cw-linf', ...a) : carliniWagnerLinf,
+  };
   const t = await timeMedian(
     async () => {
-      const r = await carliniWagnerL2(model, x, labels, fixedOpts);
+      const r = await attacks['cw-l2'](model, x, labels, fixedOpts);
       r.dispose();
     },
     { warmup: 1, minReps: s.quick ? 1 : 3, maxReps: 5, minSeconds: 0 },
@@ -186,8 +215,8 @@ async function runConfig(config: Config, args: Record<string, string | true>): P
     peakRssMB: peakRssMB(),
   });
 
-  // Lower bound: one bare forward + backward w.r.t. the input.
-  const g = await timeMedian(
+  // Lower bound: one bare forward + backward w.r.t. the input (of this thread's backend).
+  const g = W > 0 ? null : await timeMedian(
     async () => {
       const out = tf.tidy(() => tf.grad((v: tf.Tensor) => tf.sum(model.apply(v) as tf.Tensor))(x));
       await out.data();
@@ -195,16 +224,12 @@ async function runConfig(config: Config, args: Record<string, string | true>): P
     },
     { warmup: 2, minReps: 5, maxReps: 20, minSeconds: s.quick ? 1 : 3 },
   );
-  emit({ bench: 'grad-only', ...common, batch: s.batch, medianSec: g.medianSec, imageStepsPerSec: s.batch / g.medianSec });
+  if (g) emit({ bench: 'grad-only', ...common, batch: s.batch, medianSec: g.medianSec, imageStepsPerSec: s.batch / g.medianSec });
 
   // Each attack as a user runs it: preset 'fast', untargeted, abort-early on.
   const xa = tf.slice(all, [0, 0, 0, 0], [s.attackImages, 28, 28, 1]);
   const la = set.labels.subarray(0, s.attackImages);
-  for (const [name, attack] of [
-    ['cw-l2', carliniWagnerL2],
-    ['cw-l0', carliniWagnerL0],
-    ['cw-linf', carliniWagnerLinf],
-  ] as const) {
+  for (const [name, attack] of s.attackImages > 0 ? Object.entries(attacks) : []) {
     const t0 = performance.now();
     const r = await attack(model, xa, la, { preset: 'fast', batchSize: Math.min(s.batch, s.attackImages) });
     const sec = (performance.now() - t0) / 1000;
@@ -235,6 +260,7 @@ async function runConfig(config: Config, args: Record<string, string | true>): P
     extraTensors: tf.memory().numTensors - tensorsBefore,
     extraBackendDataIds: tf.engine().backend.numDataIds() - dataIdsBefore,
   });
+  await pool?.close();
   x.dispose();
   all.dispose();
   model.dispose();

@@ -80,3 +80,15 @@ test('the progress bar prints throttled plain lines when stderr is not a termina
   bar.update(0.5, 'half');
   assert.match(tty.chunks[0]!, /^\r\[#####\.\.\.\.\.\]  50\.0% half/);
 });
+
+test('study flags: --attack-workers defaults to auto on the CLI, takes a count or auto, and rejects anything else', async () => {
+  const { studyConfigFromArgs } = await import('../src/cli/study-command.js');
+  const { InvalidArgumentError } = await import('../src/errors.js');
+  assert.equal(studyConfigFromArgs([]).config.attackWorkers, 'auto');
+  assert.equal(studyConfigFromArgs(['--attack-workers', '3']).config.attackWorkers, 3);
+  assert.equal(studyConfigFromArgs(['--attack-workers', 'auto']).config.attackWorkers, 'auto');
+  assert.throws(() => studyConfigFromArgs(['--attack-workers', 'two']), (e: unknown) => e instanceof InvalidArgumentError && /--attack-workers/.test(e.message));
+  const help = cli('study', '--help');
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--attack-workers <n\|auto>/);
+});

@@ -6,12 +6,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AbortedError, InvalidArgumentError } from '../src/index.js';
 import { runStudy, resolveStudyConfig } from '../src/node/index.js';
 import type { StudyConfig } from '../src/node/index.js';
 import { useWasm } from './support/wasm.js';
+import { craftInputs } from '../src/study/craft.js';
+import { StageCache } from '../src/study/stage-cache.js';
+import { loadPretrained } from '../src/models/node.js';
+import { loadMnist } from '../src/data/mnist.js';
 import { expectTypedError, tf } from './support/tf.js';
 
 const tiny = (out: string): StudyConfig => ({
@@ -127,4 +131,48 @@ test('resolveStudyConfig: defaults and typed errors', async () => {
   await expectTypedError(() => resolveStudyConfig({ attacks: ['l3' as 'l2'] }), InvalidArgumentError, 'config.attacks');
   await expectTypedError(() => resolveStudyConfig({ n: 0 }), InvalidArgumentError, 'config.n');
   await expectTypedError(() => resolveStudyConfig({ nn: 3 } as StudyConfig), InvalidArgumentError, 'options.nn');
+  assert.equal(c.attackWorkers, 1);
+  assert.equal(resolveStudyConfig({ attackWorkers: 'auto' }).attackWorkers, availableParallelism());
+  await expectTypedError(() => resolveStudyConfig({ attackWorkers: 0 }), InvalidArgumentError, 'config.attackWorkers');
+});
+
+test('craftInputs: C&W examples crafted by two worker threads equal those crafted in this thread (wasm, one thread each), so the cache key may ignore the worker count', async () => {
+  await useWasm();
+  const { model } = await loadPretrained('mnist-mlp');
+  const set = await loadMnist({ split: 'test', subset: { count: 6 } });
+  const out = mkdtempSync(join(tmpdir(), 'aem-craft-'));
+  try {
+    const request = (attackWorkers: number, dir: string) => ({
+      attack: 'linf' as const,
+      model,
+      images: set.images,
+      exampleShape: [28, 28, 1],
+      labels: set.labels,
+      sourceIndex: Int32Array.from({ length: 6 }, (_, i) => i),
+      preset: 'fast' as const,
+      maxIterations: 50,
+      rubbishMaxIterations: null,
+      rubbishBinarySearchSteps: null,
+      batchSize: 128,
+      attackWorkers,
+      rubbishPerClass: 1,
+      seed: 1,
+      cacheKey: { test: 1 },
+      cache: new StageCache(join(out, dir)),
+    });
+    const before = tf.memory().numTensors;
+    const here = await craftInputs(request(1, 'a'));
+    const there = await craftInputs(request(2, 'b'));
+    assert.equal(tf.memory().numTensors, before);
+    assert.equal(here.cached, false);
+    assert.equal(there.cached, false);
+    assert.ok(here.set.success.some((v) => v === 1), 'some attack must succeed for the comparison to mean something');
+    assert.deepEqual(Array.from(there.set.success), Array.from(here.set.success));
+    assert.deepEqual(Array.from(there.set.predicted), Array.from(here.set.predicted));
+    assert.deepEqual(Array.from(there.set.distance), Array.from(here.set.distance));
+    assert.deepEqual(Array.from(there.set.images), Array.from(here.set.images));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+    model.dispose();
+  }
 });

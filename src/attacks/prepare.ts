@@ -165,21 +165,27 @@ export function checkOptionKeys(fn: string, options: unknown, own: readonly stri
   checkKnownOptions(fn, options as object | undefined, [...COMMON_OPTION_KEYS, ...own]);
 }
 
+/** Inputs, labels and targets of an attack, read and checked (everything but the model). */
+export interface AttackData {
+  /** Inputs, flattened `[N, D]`. */
+  x: Float32Array;
+  N: number;
+  D: number;
+  C: number;
+  shape: readonly number[];
+  exampleShape: readonly number[];
+  box: Box;
+  labels: Int32Array | null;
+  targets: Int32Array | null;
+  precision: 16 | 32;
+}
+
 /**
- * Validates model, inputs, labels and targets, and runs one clean prediction.
- * `labels` may be `null` (rubbish inputs: targets only).
+ * Reads and checks the inputs (a float32 batch of finite values inside `bounds`), labels and
+ * targets, naming the example of any bad value. `labels` may be `null` (rubbish inputs).
  */
-export async function prepareAttack(args: {
-  fn: string;
-  model: unknown;
-  inputs: unknown;
-  labels: unknown;
-  targets: unknown;
-  common: ResolvedCommon;
-}): Promise<AttackContext> {
-  const { fn, common } = args;
-  const lm = toLogitsModel(fn, args.model);
-  const inputs = args.inputs;
+export async function readAttackData(args: { fn: string; inputs: unknown; labels: unknown; targets: unknown; bounds: Bounds }): Promise<AttackData> {
+  const { fn, inputs } = args;
   if (!(inputs instanceof tf.Tensor)) throw new InvalidArgumentError(fn, 'inputs', 'a tf.Tensor of shape [batch, ...]', inputs);
   if (inputs.isDisposed) throw new InvalidArgumentError(fn, 'inputs', 'a live tensor', 'a disposed tensor');
   if (inputs.rank < 2) throw new ShapeMismatchError(fn, 'inputs', [null, null], inputs.shape, 'rank >= 2: a batch of examples');
@@ -190,10 +196,9 @@ export async function prepareAttack(args: {
   const exampleShape = shape.slice(1);
   const D = exampleShape.reduce((a: number, b: number) => a * b, 1);
   if (D < 1) throw new ShapeMismatchError(fn, 'inputs', [N, null], shape, 'non-empty examples');
-  checkModelInputShape(fn, 'inputs', args.model, exampleShape, shape);
   const C = exampleShape[exampleShape.length - 1]!;
   const precision = backendFloatPrecision();
-  const box = resolveBox(fn, common.bounds, C, tanhShrinkFor(precision));
+  const box = resolveBox(fn, args.bounds, C, tanhShrinkFor(precision));
   const x = Float32Array.from((await inputs.data()) as Float32Array);
   for (let i = 0; i < x.length; i++) {
     if (!Number.isFinite(x[i]!)) {
@@ -212,6 +217,45 @@ export async function prepareAttack(args: {
   }
   const labels = args.labels === null ? null : await readClasses(fn, 'labels', args.labels, N);
   const targets = args.targets === undefined ? null : await readClasses(fn, 'options.targets', args.targets, N);
+  return { x, N, D, C, shape, exampleShape, box, labels, targets, precision };
+}
+
+/** Checks that labels and targets are classes of a K-class model and that no target is its label. */
+export function checkClasses(fn: string, labels: Int32Array | null, targets: Int32Array | null, K: number): void {
+  const checkRange = (a: Int32Array | null, arg: string) => {
+    if (!a) return;
+    for (let i = 0; i < a.length; i++) {
+      if (a[i]! >= K) throw new InvalidArgumentError(fn, `${arg}[${i}]`, `a class index in [0, ${K})`, a[i]);
+    }
+  };
+  checkRange(labels, 'labels');
+  checkRange(targets, 'options.targets');
+  if (labels && targets) {
+    for (let i = 0; i < labels.length; i++) {
+      if (labels[i] === targets[i]) {
+        throw new InvalidArgumentError(fn, `options.targets[${i}]`, `a class other than the label (${labels[i]})`, targets[i]);
+      }
+    }
+  }
+}
+
+/**
+ * Validates model, inputs, labels and targets, and runs one clean prediction.
+ * `labels` may be `null` (rubbish inputs: targets only).
+ */
+export async function prepareAttack(args: {
+  fn: string;
+  model: unknown;
+  inputs: unknown;
+  labels: unknown;
+  targets: unknown;
+  common: ResolvedCommon;
+}): Promise<AttackContext> {
+  const { fn, common } = args;
+  const lm = toLogitsModel(fn, args.model);
+  const data = await readAttackData({ ...args, bounds: common.bounds });
+  const { x, N, D, C, exampleShape, shape, box, labels, targets, precision } = data;
+  checkModelInputShape(fn, 'inputs', args.model, exampleShape, shape);
   // One clean prediction of the first batch: number of classes and the probability check.
   const nFirst = Math.min(N, common.batchSize);
   const { logits, K } = await predictLogits(fn, lm, x.subarray(0, nFirst * D), nFirst, exampleShape, common.batchSize);
@@ -223,21 +267,7 @@ export async function prepareAttack(args: {
   } finally {
     first.dispose();
   }
-  const checkRange = (a: Int32Array | null, arg: string) => {
-    if (!a) return;
-    for (let i = 0; i < N; i++) {
-      if (a[i]! >= K) throw new InvalidArgumentError(fn, `${arg}[${i}]`, `a class index in [0, ${K})`, a[i]);
-    }
-  };
-  checkRange(labels, 'labels');
-  checkRange(targets, 'options.targets');
-  if (labels && targets) {
-    for (let i = 0; i < N; i++) {
-      if (labels[i] === targets[i]) {
-        throw new InvalidArgumentError(fn, `options.targets[${i}]`, `a class other than the label (${labels[i]})`, targets[i]);
-      }
-    }
-  }
+  checkClasses(fn, labels, targets, K);
   const w0 = toTanhSpace(box, x);
   const xt = fromTanhSpace(box, w0);
   const lab = labels ?? targets!;

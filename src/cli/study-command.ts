@@ -48,6 +48,9 @@ Flags (a JSON config file given with --config can replace them; flags override i
   --out <folder>          output folder (default ae-manifold-study)
   --config <file.json>    a StudyConfig as JSON
   --threads <n|auto>      wasm threads (default auto)
+  --attack-workers <n|auto>
+                          worker threads crafting the C&W examples, one-thread wasm
+                          each; same results (default auto: one per core)
   --png                   also write PNG figures
   -h, --help              this text
 `;
@@ -114,6 +117,7 @@ export function studyConfigFromArgs(argv: string[]): { config: StudyConfig; thre
       out: { type: 'string' },
       config: { type: 'string' },
       threads: { type: 'string' },
+      'attack-workers': { type: 'string' },
       png: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -149,6 +153,9 @@ export function studyConfigFromArgs(argv: string[]): { config: StudyConfig; thre
   set('snnlRepeats', intFlag('snnl-repeats', values['snnl-repeats']));
   set('seed', intFlag('seed', values.seed));
   set('out', values.out);
+  const workersFlag = values['attack-workers'];
+  if (workersFlag !== undefined) config.attackWorkers = workersFlag === 'auto' ? 'auto' : intFlag('attack-workers', workersFlag)!;
+  else config.attackWorkers ??= 'auto';
   const threadsFlag = values.threads ?? 'auto';
   const threads = threadsFlag === 'auto' ? 'auto' : (intFlag('threads', threadsFlag) ?? 'auto');
   return { config, threads, png: values.png ?? false, help: values.help ?? false };

@@ -24,3 +24,6 @@ export {
   DataUnavailableError,
   BackendUnavailableError,
 } from '../errors.js';
+export { attackInWorkers, AttackWorkerPool } from '../parallel/attack-in-workers.js';
+export type { WorkerPoolOptions, WorkerPoolReport, WorkerAttackTypes } from '../parallel/attack-in-workers.js';
+export type { WorkerAttackName } from '../parallel/protocol.js';

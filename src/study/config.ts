@@ -4,6 +4,7 @@
  * into the report.
  * @module
  */
+import { availableParallelism } from 'node:os';
 import { InvalidArgumentError } from '../errors.js';
 import { drawSeed } from '../internal/rng.js';
 import { checkInteger, checkKnownOptions } from '../internal/validate.js';
@@ -63,6 +64,12 @@ export interface StudyConfig {
   umapTestSize?: number;
   /** Examples per batch for attacks and probes. Default 128. */
   batchSize?: number;
+  /**
+   * Worker threads that craft the C&W examples in parallel (an {@link AttackWorkerPool} of
+   * one-thread wasm workers; the results are the same as in this thread), or `'auto'`: one per
+   * core. Default 1: in this thread, on its backend.
+   */
+  attackWorkers?: number | 'auto';
   /** Seed of everything random in the study. Default: drawn, and reported. */
   seed?: number;
   /** Output folder (report, JSON, cache). */
@@ -90,6 +97,7 @@ export interface ResolvedStudyConfig {
   snnlRepeats: number;
   umapTestSize: number;
   batchSize: number;
+  attackWorkers: number;
   seed: number;
   out: string;
 }
@@ -97,7 +105,7 @@ export interface ResolvedStudyConfig {
 const KEYS = [
   'dataset', 'model', 'attacks', 'n', 'rubbishPerClass', 'preset', 'maxIterations', 'rubbishMaxIterations',
   'rubbishBinarySearchSteps', 'layers', 'referenceSize', 'testSize', 'k', 'pairs',
-  'methodB', 'snnlSize', 'snnlRepeats', 'umapTestSize', 'batchSize', 'seed', 'out',
+  'methodB', 'snnlSize', 'snnlRepeats', 'umapTestSize', 'batchSize', 'attackWorkers', 'seed', 'out',
 ] as const;
 
 const DEFAULT_MODEL: Record<DatasetName, string> = { mnist: 'mnist-cnn', 'fashion-mnist': 'fashion-mnist-cnn', cifar10: 'cifar10-cnn' };
@@ -165,6 +173,7 @@ export function resolveStudyConfig(config: StudyConfig = {}): ResolvedStudyConfi
     snnlRepeats: checkInteger(fn, 'config.snnlRepeats', config.snnlRepeats ?? 5, 1, 100),
     umapTestSize: checkInteger(fn, 'config.umapTestSize', config.umapTestSize ?? 2000, 16),
     batchSize: checkInteger(fn, 'config.batchSize', config.batchSize ?? 128, 1, 4096),
+    attackWorkers: config.attackWorkers === 'auto' ? availableParallelism() : checkInteger(fn, 'config.attackWorkers', config.attackWorkers ?? 1, 1, 256),
     seed: config.seed ?? drawSeed(),
     out: config.out ?? 'ae-manifold-study',
   };

@@ -196,6 +196,7 @@ export async function runStudy(config: StudyConfig, options: StudyRunOptions = {
           rubbishMaxIterations: cfg.rubbishMaxIterations,
           rubbishBinarySearchSteps: cfg.rubbishBinarySearchSteps,
           batchSize: cfg.batchSize,
+          attackWorkers: cfg.attackWorkers,
           rubbishPerClass: cfg.rubbishPerClass,
           seed: cfg.seed,
           cacheKey: baseKey,
