@@ -16,6 +16,9 @@ import { InvalidArgumentError, UnsupportedModelError } from '../src/errors.js';
 import { createRng } from '../src/internal/rng.js';
 import type { Progress } from '../src/types.js';
 import { linearLayersModel, randomLinear } from './attacks-support.js';
+import { TimesTwo } from './support/custom-layer.js';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { fileURLToPath } from 'node:url';
 
 before(async () => {
   await useCpu();
@@ -148,7 +151,7 @@ test('attackInWorkers sums progress over workers and stops every worker on abort
   model.dispose();
 });
 
-test('attackInWorkers: typed errors name the argument and the caller’s example index; nothing is started or leaked', async () => {
+test('attackInWorkers: typed errors name the argument and the caller’s example index (checked before any thread starts); nothing leaks', async () => {
   const lin = randomLinear(D, K, 2);
   const model = linearLayersModel(lin, SHAPE);
   const N = 5;
@@ -176,6 +179,28 @@ test('attackInWorkers: typed errors name the argument and the caller’s example
     assert.equal(e.argument, 'options.confidence');
     assert.match(e.stack ?? '', /in worker \d of attackInWorkers/);
   });
+  x.dispose();
+  model.dispose();
+});
+
+test('setupModules: a model with a custom layer runs once the workers import the module that registers it', async () => {
+  const lin = randomLinear(D, K, 9);
+  const model = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: SHAPE }), new TimesTwo({}), tfl.layers.dense({ units: K })] });
+  const w = tf.tensor2d(lin.W, [D, K]);
+  const b = tf.tensor1d(lin.b);
+  model.layers[2]!.setWeights([w, b]);
+  tf.dispose([w, b]);
+  const N = 3;
+  const x = tf.tensor(inputsFor(N, 6), [N, ...SHAPE]);
+  const labels = [0, 1, 2];
+  const options = { binarySearchSteps: 2, maxIterations: 40 };
+  await assert.rejects(() => attackInWorkers('cw-l2', model, x, labels, options, { workers: 2, backend: 'cpu' }), /AemTestTimesTwo/);
+  const setup = fileURLToPath(new URL('./support/custom-layer.js', import.meta.url));
+  const r = await attackInWorkers('cw-l2', model, x, labels, options, { workers: 2, backend: 'cpu', setupModules: [setup] });
+  const mine = await carliniWagnerL2(model, x, labels, options);
+  await assertSameResult(mine, r);
+  r.dispose();
+  mine.dispose();
   x.dispose();
   model.dispose();
 });

@@ -14,6 +14,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { AttackResult, ClassIndices, CwL0Options, CwL0ResolvedOptions, CwL2Options, CwL2ResolvedOptions, CwLinfOptions, CwLinfResolvedOptions } from '../attacks/index.js';
 import { checkClasses, readAttackData } from '../attacks/prepare.js';
+import type { AttackData } from '../attacks/prepare.js';
+import type { Progress } from '../types.js';
 import { makeResult } from '../attacks/result.js';
 import type { AttackNorm } from '../attacks/result.js';
 import * as errors from '../errors.js';
@@ -110,6 +112,35 @@ interface PoolWorker {
   job?: { id: number; onMessage: (m: FromWorker) => void; onFailure: (e: Error) => void };
   /** Set when the thread has died or failed to set up; the pool is then unusable. */
   failure?: Error;
+}
+
+/**
+ * Checks the arguments of a run and reads its data, in the calling thread (so that messages name
+ * the caller's example indices): the attack name, the model, the callbacks, the inputs, labels,
+ * targets and bounds.
+ */
+async function checkRun<A extends WorkerAttackName>(
+  attack: A,
+  model: tfl.LayersModel,
+  inputs: tf.Tensor,
+  labels: ClassIndices,
+  options: WorkerAttackTypes[A]['options'],
+): Promise<{ data: AttackData; plain: Record<string, unknown>; onProgress: ((p: Progress) => void) | undefined; signal: AbortSignal | undefined }> {
+  if (!(attack in NORMS)) throw new InvalidArgumentError(FN, 'attack', "'cw-l2', 'cw-l0' or 'cw-linf'", attack);
+  if (typeof model === 'function') {
+    throw new UnsupportedModelError(FN, 'a model given as a function cannot be sent to a worker thread; pass a LayersModel, or call the attack itself');
+  }
+  if (model === null || typeof model !== 'object' || typeof (model as Partial<tfl.LayersModel>).save !== 'function') {
+    throw new InvalidArgumentError(FN, 'model', 'a tf.LayersModel', model);
+  }
+  if (options === null || typeof options !== 'object') throw new InvalidArgumentError(FN, 'options', 'an object of attack options', options);
+  const { onProgress, signal, targets: targetsArg, ...plain } = options;
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw new InvalidArgumentError(FN, 'options.onProgress', 'a function', onProgress);
+  if (signal !== undefined && (signal === null || typeof signal.aborted !== 'boolean')) throw new InvalidArgumentError(FN, 'options.signal', 'an AbortSignal', signal);
+  const data = await readAttackData({ fn: FN, inputs, labels, targets: targetsArg, bounds: options.bounds ?? [0, 1] });
+  const K = (model.outputs[0]?.shape ?? []).at(-1);
+  if (typeof K === 'number') checkClasses(FN, data.labels, data.targets, K);
+  return { data, plain, onProgress, signal };
 }
 
 /**
@@ -251,21 +282,7 @@ export class AttackWorkerPool {
     if (this.closed) throw new InvalidArgumentError(FN, 'pool', 'an open pool', 'a closed pool');
     const broken = this.members.find((m) => m.failure);
     if (broken) throw new Error(`${FN}: the pool cannot run: ${broken.failure!.message}`);
-    if (!(attack in NORMS)) throw new InvalidArgumentError(FN, 'attack', "'cw-l2', 'cw-l0' or 'cw-linf'", attack);
-    if (typeof model === 'function') {
-      throw new UnsupportedModelError(FN, 'a model given as a function cannot be sent to a worker thread; pass a LayersModel, or call the attack itself');
-    }
-    if (model === null || typeof model !== 'object' || typeof (model as Partial<tfl.LayersModel>).save !== 'function') {
-      throw new InvalidArgumentError(FN, 'model', 'a tf.LayersModel', model);
-    }
-    if (options === null || typeof options !== 'object') throw new InvalidArgumentError(FN, 'options', 'an object of attack options', options);
-    const { onProgress, signal, targets: targetsArg, ...plain } = options;
-    if (onProgress !== undefined && typeof onProgress !== 'function') throw new InvalidArgumentError(FN, 'options.onProgress', 'a function', onProgress);
-    if (signal !== undefined && (signal === null || typeof signal.aborted !== 'boolean')) throw new InvalidArgumentError(FN, 'options.signal', 'an AbortSignal', signal);
-    // Everything that names an example is checked here, where the indices are the caller's.
-    const data = await readAttackData({ fn: FN, inputs, labels, targets: targetsArg, bounds: options.bounds ?? [0, 1] });
-    const K = (model.outputs[0]?.shape ?? []).at(-1);
-    if (typeof K === 'number') checkClasses(FN, data.labels, data.targets, K);
+    const { data, plain, onProgress, signal } = await checkRun(attack, model, inputs, labels, options);
     const { N, D, exampleShape } = data;
     const W = Math.min(this.size, N);
     const members = this.members.slice(0, W);
@@ -392,7 +409,9 @@ export async function attackInWorkers<A extends WorkerAttackName>(
   options: WorkerAttackTypes[A]['options'] = {},
   pool: WorkerPoolOptions = {},
 ): Promise<AttackResult<WorkerAttackTypes[A]['resolved']> & { pool: WorkerPoolReport }> {
-  const N = inputs instanceof tf.Tensor && inputs.rank >= 1 ? inputs.shape[0]! : 1;
+  // Bad arguments are rejected before any thread starts (the run checks them again: cheap).
+  const { data } = await checkRun(attack, model, inputs, labels, options);
+  const N = data.N;
   const opened = await AttackWorkerPool.open(
     pool !== null && typeof pool === 'object' && pool.workers === undefined ? { ...pool, workers: Math.max(1, Math.min(N, availableParallelism())) } : pool,
     FN,
