@@ -28,7 +28,6 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
-import '@tensorflow/tfjs-backend-cpu';
 import { DEBIAN_PYTHON, emit, note, peakRssMB, pythonBlas, timeMedian } from './util.js';
 import { carliniWagnerL0, carliniWagnerL2, carliniWagnerLinf } from '../src/attacks/index.js';
 import type { AttackResult, ClassIndices } from '../src/attacks/index.js';
@@ -36,7 +35,7 @@ import { AttackWorkerPool } from '../src/parallel/attack-in-workers.js';
 import { createMnistCnn } from '../src/models/index.js';
 import { loadPretrained } from '../src/models/node.js';
 import { loadMnist } from '../src/data/mnist.js';
-import { useWasmBackend } from '../src/backend/index.js';
+import { useCpuBackend, useWasmBackend } from '../src/backend/index.js';
 import type * as tfl from '@tensorflow/tfjs-layers';
 
 const CONFIGS = ['wasm-1', 'wasm-2', 'workers-2', 'cpu'] as const;
@@ -164,8 +163,7 @@ async function runConfig(config: Config, args: Record<string, string | true>): P
   let backend: Record<string, unknown>;
   const W = workerCount(config);
   if (config === 'cpu' || W > 0) {
-    const ok = await tf.setBackend('cpu');
-    if (!ok || tf.getBackend() !== 'cpu') throw new Error(`tf.setBackend('cpu') resolved to ${String(ok)}`);
+    await useCpuBackend();
     backend = W > 0 ? { backend: 'wasm', threads: 1, workers: W } : { backend: 'cpu' };
   } else {
     const report = await useWasmBackend({ threads: config === 'wasm-2' ? 2 : 1 });

@@ -162,7 +162,10 @@ test('craftInputs: C&W examples crafted by two worker threads equal those crafte
     });
     const before = tf.memory().numTensors;
     const here = await craftInputs(request(1, 'a'));
-    const there = await craftInputs(request(2, 'b'));
+    // The progress of a pooled run says how many workers ran it: proof that the pool was used.
+    const workersSeen = new Set<number | undefined>();
+    const there = await craftInputs({ ...request(2, 'b'), onProgress: (p) => workersSeen.add(p.detail?.workers) });
+    assert.deepEqual([...workersSeen], [2]);
     assert.equal(tf.memory().numTensors, before);
     assert.equal(here.cached, false);
     assert.equal(there.cached, false);

@@ -94,7 +94,7 @@ function reviveError(e: WorkerError, worker: number): Error {
     typeof cls === 'function' && (cls as { prototype: unknown }).prototype instanceof Error
       ? (Object.create((cls as { prototype: object }).prototype) as Error)
       : new Error();
-  Object.assign(revived, { ...e.fields, name: e.name, message: e.message, ...(e.code ? { code: e.code } : {}), ...(e.functionName ? { functionName: e.functionName } : {}) });
+  Object.assign(revived, { ...e.fields, name: e.name, message: e.message });
   revived.stack = `${e.name}: ${e.message}\n    in worker ${worker} of ${FN}${e.stack ? `\n${e.stack.split('\n').slice(1).join('\n')}` : ''}`;
   return revived;
 }
@@ -104,10 +104,22 @@ function shareOf(w: number, W: number, N: number): number[] {
   return Array.from({ length: Math.ceil((N - w) / W) }, (_, j) => w + j * W);
 }
 
-/** A worker thread of a pool, with its backend report once it is ready. */
+/** A run whose arguments have been checked and whose data has been read. */
+interface CheckedRun<A extends WorkerAttackName> {
+  attack: A;
+  model: tfl.LayersModel;
+  data: AttackData;
+  /** The attack options without callbacks and targets (what crosses to the workers). */
+  plain: Record<string, unknown>;
+  onProgress: ((p: Progress) => void) | undefined;
+  signal: AbortSignal | undefined;
+}
+
+/** A worker thread of a pool. */
 interface PoolWorker {
   worker: Worker;
-  ready: Promise<WorkerBackend>;
+  /** What it runs on, once set up. */
+  backend?: WorkerBackend;
   /** Handlers of the job running on it. */
   job?: { id: number; onMessage: (m: FromWorker) => void; onFailure: (e: Error) => void };
   /** Set when the thread has died or failed to set up; the pool is then unusable. */
@@ -125,7 +137,7 @@ async function checkRun<A extends WorkerAttackName>(
   inputs: tf.Tensor,
   labels: ClassIndices,
   options: WorkerAttackTypes[A]['options'],
-): Promise<{ data: AttackData; plain: Record<string, unknown>; onProgress: ((p: Progress) => void) | undefined; signal: AbortSignal | undefined }> {
+): Promise<CheckedRun<A>> {
   if (!(attack in NORMS)) throw new InvalidArgumentError(FN, 'attack', "'cw-l2', 'cw-l0' or 'cw-linf'", attack);
   if (typeof model === 'function') {
     throw new UnsupportedModelError(FN, 'a model given as a function cannot be sent to a worker thread; pass a LayersModel, or call the attack itself');
@@ -140,7 +152,7 @@ async function checkRun<A extends WorkerAttackName>(
   const data = await readAttackData({ fn: FN, inputs, labels, targets: targetsArg, bounds: options.bounds ?? [0, 1] });
   const K = (model.outputs[0]?.shape ?? []).at(-1);
   if (typeof K === 'number') checkClasses(FN, data.labels, data.targets, K);
-  return { data, plain, onProgress, signal };
+  return { attack, model, data, plain, onProgress, signal };
 }
 
 /**
@@ -173,12 +185,13 @@ export class AttackWorkerPool {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  private constructor(
-    members: PoolWorker[],
-    /** Worker threads in the pool. */
-    readonly size: number,
-  ) {
+  private constructor(members: PoolWorker[]) {
     this.members = members;
+  }
+
+  /** Worker threads in the pool. */
+  get size(): number {
+    return this.members.length;
   }
 
   /**
@@ -205,30 +218,30 @@ export class AttackWorkerPool {
     const W = checkInteger(fn, `${arg}.workers`, options.workers ?? availableParallelism(), 1);
     const threads = checkInteger(fn, `${arg}.threadsPerWorker`, options.threadsPerWorker ?? 1, 1);
     const setup: WorkerSetup = { setupModules, backend, threads };
-    const members = Array.from({ length: W }, (_, w): PoolWorker => {
-      const worker = new Worker(workerFile(), { workerData: setup });
-      const member: PoolWorker = { worker, ready: Promise.resolve({ name: '', threads: 0, simd: false }) };
-      member.ready = new Promise<WorkerBackend>((resolve, reject) => {
+    const members: PoolWorker[] = [];
+    const ready = Array.from({ length: W }, (_, w) => {
+      const member: PoolWorker = { worker: new Worker(workerFile(), { workerData: setup }) };
+      members.push(member);
+      return new Promise<void>((resolve, reject) => {
         const fail = (e: Error) => {
           member.failure ??= e;
-          reject(e);
+          reject(e); // no effect once set up: a later failure reaches the running job, if any
           member.job?.onFailure(e);
         };
-        worker.on('message', (m: FromWorker) => {
-          if (m.type === 'ready') resolve(m.backend);
-          else if (m.type === 'error' && m.id === -1) fail(reviveError(m.error, w));
+        member.worker.on('message', (m: FromWorker) => {
+          if (m.type === 'ready') {
+            member.backend = m.backend;
+            resolve();
+          } else if (m.type === 'error' && m.id === -1) fail(reviveError(m.error, w));
           else if (member.job && 'id' in m && m.id === member.job.id) member.job.onMessage(m);
         });
-        worker.on('error', fail);
-        worker.on('exit', (code) => fail(new Error(`${FN}: worker ${w} exited (code ${code})`)));
+        member.worker.on('error', fail);
+        member.worker.on('exit', (code) => fail(new Error(`${FN}: worker ${w} exited (code ${code})`)));
       });
-      // A failure after set-up is reported through the running job; this keeps it from going unhandled.
-      member.ready.catch(() => undefined);
-      return member;
     });
-    const pool = new AttackWorkerPool(members, W);
+    const pool = new AttackWorkerPool(members);
     try {
-      await Promise.all(members.map((m) => m.ready));
+      await Promise.all(ready);
     } catch (e) {
       await pool.close();
       throw e;
@@ -261,7 +274,12 @@ export class AttackWorkerPool {
     labels: ClassIndices,
     options: WorkerAttackTypes[A]['options'] = {},
   ): Promise<AttackResult<WorkerAttackTypes[A]['resolved']> & { pool: WorkerPoolReport }> {
-    const next = this.queue.then(() => this.runNow(attack, model, inputs, labels, options));
+    return this.enqueue(() => checkRun(attack, model, inputs, labels, options));
+  }
+
+  /** @internal Queues a run whose arguments `check` checks (in turn, after the runs before it). */
+  enqueue<A extends WorkerAttackName>(check: () => Promise<CheckedRun<A>>): Promise<AttackResult<WorkerAttackTypes[A]['resolved']> & { pool: WorkerPoolReport }> {
+    const next = this.queue.then(async () => this.runChecked(await check()));
     this.queue = next.catch(() => undefined);
     return next;
   }
@@ -272,21 +290,14 @@ export class AttackWorkerPool {
     await Promise.all(this.members.map((m) => m.worker.terminate()));
   }
 
-  private async runNow<A extends WorkerAttackName>(
-    attack: A,
-    model: tfl.LayersModel,
-    inputs: tf.Tensor,
-    labels: ClassIndices,
-    options: WorkerAttackTypes[A]['options'],
-  ): Promise<AttackResult<WorkerAttackTypes[A]['resolved']> & { pool: WorkerPoolReport }> {
+  private async runChecked<A extends WorkerAttackName>(run: CheckedRun<A>): Promise<AttackResult<WorkerAttackTypes[A]['resolved']> & { pool: WorkerPoolReport }> {
     if (this.closed) throw new InvalidArgumentError(FN, 'pool', 'an open pool', 'a closed pool');
     const broken = this.members.find((m) => m.failure);
     if (broken) throw new Error(`${FN}: the pool cannot run: ${broken.failure!.message}`);
-    const { data, plain, onProgress, signal } = await checkRun(attack, model, inputs, labels, options);
+    const { attack, model, data, plain, onProgress, signal } = run;
     const { N, D, exampleShape } = data;
     const W = Math.min(this.size, N);
     const members = this.members.slice(0, W);
-    const backends = await Promise.all(members.map((m) => m.ready));
     const artifacts = await modelArtifacts(model);
     const id = this.nextId++;
     const progress = Array.from({ length: W }, () => ({ step: 0, iteration: 0, rows: 0, found: 0 }));
@@ -330,7 +341,7 @@ export class AttackWorkerPool {
                 shape: [idx.length, ...exampleShape],
                 labels: Int32Array.from(idx, (i) => data.labels![i]!),
                 targets: data.targets ? Int32Array.from(idx, (i) => data.targets![i]!) : null,
-                options: plain as Record<string, unknown>,
+                options: plain,
               };
               member.worker.postMessage({ type: 'job', job } satisfies ToWorker);
               if (signal?.aborted) abort();
@@ -369,7 +380,7 @@ export class AttackWorkerPool {
         options: outcomes[0]!.options as unknown as WorkerAttackTypes[A]['resolved'],
         warnings: [...new Set(outcomes.flatMap((o) => o.warnings))],
       });
-      const b = backends[0]!;
+      const b = members[0]!.backend!;
       return Object.assign(result, { pool: { workers: W, backend: b.name, threadsPerWorker: b.threads, simd: b.simd } });
     } finally {
       signal?.removeEventListener('abort', abort);
@@ -409,16 +420,15 @@ export async function attackInWorkers<A extends WorkerAttackName>(
   options: WorkerAttackTypes[A]['options'] = {},
   pool: WorkerPoolOptions = {},
 ): Promise<AttackResult<WorkerAttackTypes[A]['resolved']> & { pool: WorkerPoolReport }> {
-  // Bad arguments are rejected before any thread starts (the run checks them again: cheap).
-  const { data } = await checkRun(attack, model, inputs, labels, options);
-  const N = data.N;
+  // Checked once, before any thread starts.
+  const checked = await checkRun(attack, model, inputs, labels, options);
   const opened = await AttackWorkerPool.open(
-    pool !== null && typeof pool === 'object' && pool.workers === undefined ? { ...pool, workers: Math.max(1, Math.min(N, availableParallelism())) } : pool,
+    pool !== null && typeof pool === 'object' && pool.workers === undefined ? { ...pool, workers: Math.min(checked.data.N, availableParallelism()) } : pool,
     FN,
     'pool',
   );
   try {
-    return await opened.run(attack, model, inputs, labels, options);
+    return await opened.enqueue(async () => checked);
   } finally {
     await opened.close();
   }

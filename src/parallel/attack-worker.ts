@@ -9,12 +9,10 @@ import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import '@tensorflow/tfjs-backend-cpu';
 import { carliniWagnerL0, carliniWagnerL2, carliniWagnerLinf } from '../attacks/index.js';
 import type { AttackResult } from '../attacks/index.js';
-import { useWasmBackend } from '../backend/index.js';
+import { useCpuBackend, useWasmBackend } from '../backend/index.js';
 import { registerModelLayers } from '../models/register.js';
-import { AeManifoldError } from '../errors.js';
 import type { FromWorker, ToWorker, WorkerBackend, WorkerError, WorkerJob, WorkerSetup } from './protocol.js';
 
 const ATTACKS = { 'cw-l2': carliniWagnerL2, 'cw-l0': carliniWagnerL0, 'cw-linf': carliniWagnerLinf } as const;
@@ -32,7 +30,6 @@ function toWorkerError(e: unknown): WorkerError {
     name: err.name,
     message: err.message,
     ...(err.stack ? { stack: err.stack } : {}),
-    ...(err instanceof AeManifoldError ? { code: err.code, functionName: err.functionName } : {}),
     fields: Object.fromEntries(
       Object.entries(err).filter(([, v]) => v === null || ['string', 'number', 'boolean'].includes(typeof v) || (Array.isArray(v) && v.every((u) => u === null || typeof u !== 'object'))),
     ),
@@ -43,8 +40,7 @@ async function setUp(setup: WorkerSetup): Promise<WorkerBackend> {
   for (const spec of setup.setupModules) await import(isAbsolute(spec) ? pathToFileURL(spec).href : spec);
   registerModelLayers();
   if (setup.backend === 'cpu') {
-    const ok = await tf.setBackend('cpu');
-    if (!ok || tf.getBackend() !== 'cpu') throw new Error(`tf.setBackend('cpu') resolved to ${String(ok)} in a worker`);
+    await useCpuBackend();
     return { name: 'cpu', threads: 1, simd: false };
   }
   const report = await useWasmBackend({ threads: setup.threads });

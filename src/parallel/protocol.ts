@@ -59,10 +59,8 @@ export interface WorkerBackend {
 export interface WorkerError {
   name: string;
   message: string;
-  code?: string;
-  functionName?: string;
   stack?: string;
-  /** The error's other own fields with plain values (e.g. `argument` of an InvalidArgumentError). */
+  /** The error's own fields with plain values (`code`, `functionName`, `argument` of an InvalidArgumentError...). */
   fields: Record<string, unknown>;
 }
 
