@@ -13,6 +13,7 @@ import { runStudy, resolveStudyConfig } from '../src/node/index.js';
 import type { StudyConfig } from '../src/node/index.js';
 import { useWasm } from './support/wasm.js';
 import { craftInputs } from '../src/study/craft.js';
+import { AttackWorkerPool } from '../src/parallel/attack-in-workers.js';
 import { StageCache } from '../src/study/stage-cache.js';
 import { loadPretrained } from '../src/models/node.js';
 import { loadMnist } from '../src/data/mnist.js';
@@ -30,6 +31,8 @@ const tiny = (out: string): StudyConfig => ({
   k: 8,
   snnlSize: 20,
   snnlRepeats: 2,
+  // The C&W examples are crafted on a two-worker pool (runStudy's pool path).
+  attackWorkers: 2,
   seed: 5,
   out,
 });
@@ -142,7 +145,8 @@ test('craftInputs: C&W examples crafted by two worker threads equal those crafte
   const set = await loadMnist({ split: 'test', subset: { count: 6 } });
   const out = mkdtempSync(join(tmpdir(), 'aem-craft-'));
   try {
-    const request = (attackWorkers: number, dir: string) => ({
+    const pool = await AttackWorkerPool.create({ workers: 2 });
+    const request = (attackPool: (() => Promise<AttackWorkerPool>) | null, dir: string) => ({
       attack: 'linf' as const,
       model,
       images: set.images,
@@ -154,17 +158,17 @@ test('craftInputs: C&W examples crafted by two worker threads equal those crafte
       rubbishMaxIterations: null,
       rubbishBinarySearchSteps: null,
       batchSize: 128,
-      attackWorkers,
+      attackPool,
       rubbishPerClass: 1,
       seed: 1,
       cacheKey: { test: 1 },
       cache: new StageCache(join(out, dir)),
     });
     const before = tf.memory().numTensors;
-    const here = await craftInputs(request(1, 'a'));
+    const here = await craftInputs(request(null, 'a'));
     // The progress of a pooled run says how many workers ran it: proof that the pool was used.
     const workersSeen = new Set<number | undefined>();
-    const there = await craftInputs({ ...request(2, 'b'), onProgress: (p) => workersSeen.add(p.detail?.workers) });
+    const there = await craftInputs({ ...request(async () => pool, 'b'), onProgress: (p) => workersSeen.add(p.detail?.workers) });
     assert.deepEqual([...workersSeen], [2]);
     assert.equal(tf.memory().numTensors, before);
     assert.equal(here.cached, false);
@@ -174,6 +178,7 @@ test('craftInputs: C&W examples crafted by two worker threads equal those crafte
     assert.deepEqual(Array.from(there.set.predicted), Array.from(here.set.predicted));
     assert.deepEqual(Array.from(there.set.distance), Array.from(here.set.distance));
     assert.deepEqual(Array.from(there.set.images), Array.from(here.set.images));
+    await pool.close();
   } finally {
     rmSync(out, { recursive: true, force: true });
     model.dispose();

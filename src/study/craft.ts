@@ -9,7 +9,7 @@ import { carliniWagnerL0 } from '../attacks/cw-l0.js';
 import { carliniWagnerL2 } from '../attacks/cw-l2.js';
 import { carliniWagnerLinf } from '../attacks/cw-linf.js';
 import { generateRubbish } from '../attacks/rubbish.js';
-import { attackInWorkers } from '../parallel/attack-in-workers.js';
+import type { AttackWorkerPool } from '../parallel/attack-in-workers.js';
 import type { AttackResult } from '../attacks/result.js';
 import { AbortedError } from '../errors.js';
 import type { Progress } from '../types.js';
@@ -64,8 +64,8 @@ export interface CraftRequest {
   rubbishMaxIterations: number | null;
   rubbishBinarySearchSteps: number | null;
   batchSize: number;
-  /** Worker threads for the C&W attacks (1: in this thread). The rubbish recipe runs in this thread. */
-  attackWorkers: number;
+  /** The worker pool for the C&W attacks (started on first use), or null: in this thread. The rubbish recipe runs in this thread. */
+  attackPool: (() => Promise<AttackWorkerPool>) | null;
   rubbishPerClass: number;
   seed: number;
   /** Everything the result depends on besides the above (model fingerprint, data set, selection). */
@@ -136,8 +136,8 @@ export async function craftInputs(req: CraftRequest): Promise<{ set: CraftedSet;
       const opts = stripUndefined(common);
       // Same results either way (each example is attacked on its own), so the cache key ignores it.
       result =
-        req.attackWorkers > 1
-          ? await attackInWorkers(`cw-${req.attack}`, req.model, x, req.labels, opts, { workers: req.attackWorkers })
+        req.attackPool
+          ? await (await req.attackPool()).run(`cw-${req.attack}`, req.model, x, req.labels, opts)
           : req.attack === 'l2'
             ? await carliniWagnerL2(req.model, x, req.labels, opts)
             : req.attack === 'l0'

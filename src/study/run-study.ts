@@ -25,6 +25,7 @@ import type { AttackSummary } from './build-report.js';
 import { resolveStudyConfig } from './config.js';
 import type { ResolvedStudyConfig, StudyAttack, StudyConfig } from './config.js';
 import { craftInputs } from './craft.js';
+import { AttackWorkerPool } from '../parallel/attack-in-workers.js';
 import type { CraftedSet } from './craft.js';
 import { StudyProgress } from './progress.js';
 import { StageCache, hashOf, writeFileAtomic } from './stage-cache.js';
@@ -180,34 +181,42 @@ export async function runStudy(config: StudyConfig, options: StudyRunOptions = {
 
     // 3. Crafted inputs.
     const crafted: CraftedSet[] = [];
-    for (const attack of cfg.attacks) {
-      throwIfAborted('runStudy', signal);
-      const name = `craft-${attack}`;
-      const { set, cached } = await timed(name, () =>
-        craftInputs({
-          attack,
-          model: sm.model,
-          images: selectedImages,
-          exampleShape,
-          labels: selectedLabels,
-          sourceIndex: selected,
-          preset: cfg.preset,
-          maxIterations: cfg.maxIterations,
-          rubbishMaxIterations: cfg.rubbishMaxIterations,
-          rubbishBinarySearchSteps: cfg.rubbishBinarySearchSteps,
-          batchSize: cfg.batchSize,
-          attackWorkers: cfg.attackWorkers,
-          rubbishPerClass: cfg.rubbishPerClass,
-          seed: cfg.seed,
-          cacheKey: baseKey,
-          cache,
-          signal,
-          onProgress: (p) => progress.report(name, p.step / Math.max(1, p.total)),
-        }),
-      );
-      if (cached) cachedStages.push(name);
-      crafted.push(set);
+    // One worker pool for every C&W attack, started when the first one is not in the cache.
+    let pool: Promise<AttackWorkerPool> | undefined;
+    const attackPool = cfg.attackWorkers > 1 ? () => (pool ??= AttackWorkerPool.create({ workers: cfg.attackWorkers })) : null;
+    try {
+      for (const attack of cfg.attacks) {
+        throwIfAborted('runStudy', signal);
+        const name = `craft-${attack}`;
+        const { set, cached } = await timed(name, () =>
+          craftInputs({
+            attack,
+            model: sm.model,
+            images: selectedImages,
+            exampleShape,
+            labels: selectedLabels,
+            sourceIndex: selected,
+            preset: cfg.preset,
+            maxIterations: cfg.maxIterations,
+            rubbishMaxIterations: cfg.rubbishMaxIterations,
+            rubbishBinarySearchSteps: cfg.rubbishBinarySearchSteps,
+            batchSize: cfg.batchSize,
+            attackPool,
+            rubbishPerClass: cfg.rubbishPerClass,
+            seed: cfg.seed,
+            cacheKey: baseKey,
+            cache,
+            signal,
+            onProgress: (p) => progress.report(name, p.step / Math.max(1, p.total)),
+          }),
+        );
+        if (cached) cachedStages.push(name);
+        crafted.push(set);
+      }
+    } finally {
+      if (pool) await (await pool.catch(() => undefined))?.close();
     }
+
     const pairs = new Map<StudyAttack, Array<{ original: number; predicted: number; count: number }>>();
     for (const c of crafted) {
       if (c.attack === 'rubbish') continue;
