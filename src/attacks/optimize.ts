@@ -19,6 +19,7 @@ import '@tensorflow/tfjs-layers'; // registers the gradients the attacks need
 import type { Box } from './tanh-box.js';
 import { f6 } from './objective.js';
 import { UnsupportedModelError } from '../errors.js';
+import { CW_ADAM_KERNEL, CW_BOX_KERNEL, fusedCwStepAvailable } from '../backend/kernels/cw-step.js';
 
 export const ADAM_BETA1 = 0.9;
 export const ADAM_BETA2 = 0.999;
@@ -277,59 +278,54 @@ export class CwEngine {
     const baseT = this.baseT!;
     const maskT = this.maskT;
     const clsT = this.clsT!;
-    const shape = [cap, ...cfg.exampleShape];
     const box = this.uniformBox();
     let xp: tf.Tensor2D | undefined;
     let packed: tf.Tensor2D | undefined;
     let grad: tf.Tensor | undefined;
     let value: tf.Scalar | undefined;
     try {
-      const lossFn = (d: tf.Tensor): tf.Scalar => {
-        const w = tf.add(d, baseT);
-        let img = (box ? tf.add(tf.mul(tf.tanh(w), box.half), box.mid) : tf.add(this.midT, tf.mul(this.halfT, tf.tanh(w)))) as tf.Tensor2D;
-        if (maskT) img = tf.add(tf.mul(maskT, img), tf.mul(tf.sub(1, maskT), xT)) as tf.Tensor2D;
-        const z = cfg.logits(tf.reshape(img, shape)) as tf.Tensor2D;
-        if (z.rank !== 2 || z.shape[0] !== cap || z.shape[1] !== K) {
-          throw new UnsupportedModelError(cfg.fn, `the model returned shape [${z.shape.join(', ')}] where [${cap}, ${K}] was expected`);
-        }
-        const f = f6(z, clsT, cfg.targeted, cfg.kappa);
-        const diff = tf.sub(img, xtT);
-        // x·x, not square: on threaded wasm Square runs on XNNPACK's pool (~0.4 ms per call when the
-        // machine is busy), Multiply of equal shapes does not.
-        const perValue = cfg.distance === 'l2' ? tf.mul(diff, diff) : tf.relu(tf.sub(tf.abs(diff), tauT!));
-        const dist = tf.sum(perValue, 1);
-        const cf = tf.mul(cT, f);
-        const loss = tf.add(dist, cf);
-        xp = tf.keep(img);
-        packed = tf.keep(tf.concat([tf.stack([loss, f, dist], 1), z], 1) as tf.Tensor2D);
-        // Σ loss, summed so that the distance's gradient needs no [rows, 1] → [rows, D] broadcast
-        // (the same gradient, bit for bit; the value itself is not used).
-        return tf.add(tf.sum(perValue), tf.sum(cf));
-      };
-      const res = tf.valueAndGrad(lossFn)(this.delta);
-      value = res.value;
-      grad = res.grad;
-      // Adam (TF1 form), per row.
-      const g = grad;
-      const [d1, m1, v1] = tf.tidy(() => {
-        // One step size for every row (the usual case) is a scalar, not a [rows, 1] broadcast.
-        const ss = allActive && stepSize.every((s) => s === stepSize[0]) ? stepSize[0]! : tf.tensor2d(stepSize, [cap, 1]);
-        let mNew = tf.add(tf.mul(ADAM_BETA1, this.m), tf.mul(1 - ADAM_BETA1, g));
-        let vNew = tf.add(tf.mul(ADAM_BETA2, this.v), tf.mul(1 - ADAM_BETA2, tf.mul(g, g)));
-        if (!allActive) {
-          const a = tf.tensor2d(act, [cap, 1]);
-          mNew = tf.add(this.m, tf.mul(a, tf.sub(mNew, this.m)));
-          vNew = tf.add(this.v, tf.mul(a, tf.sub(vNew, this.v)));
-        }
-        const dNew = tf.sub(this.delta, tf.mul(ss, tf.div(mNew, tf.add(tf.sqrt(vNew), ADAM_EPSILON))));
-        return [dNew, mNew, vNew] as tf.Tensor2D[];
-      });
-      this.delta.dispose();
-      this.m.dispose();
-      this.v.dispose();
-      this.delta = d1!;
-      this.m = m1!;
-      this.v = v1!;
+      if (fusedCwStepAvailable()) {
+        ({ xp, packed, grad } = this.fusedPass(cT, tauT, stepSize, allActive ? undefined : act));
+      } else {
+        const lossFn = (d: tf.Tensor): tf.Scalar => {
+          const w = tf.add(d, baseT);
+          let img = (box ? tf.add(tf.mul(tf.tanh(w), box.half), box.mid) : tf.add(this.midT, tf.mul(this.halfT, tf.tanh(w)))) as tf.Tensor2D;
+          if (maskT) img = tf.add(tf.mul(maskT, img), tf.mul(tf.sub(1, maskT), xT)) as tf.Tensor2D;
+          const z = this.logitsOf(img);
+          const f = f6(z, clsT, cfg.targeted, cfg.kappa);
+          const diff = tf.sub(img, xtT);
+          // x·x, not square: on threaded wasm Square runs on XNNPACK's pool (~0.4 ms per call when the
+          // machine is busy), Multiply of equal shapes does not.
+          const perValue = cfg.distance === 'l2' ? tf.mul(diff, diff) : tf.relu(tf.sub(tf.abs(diff), tauT!));
+          const dist = tf.sum(perValue, 1);
+          const cf = tf.mul(cT, f);
+          const loss = tf.add(dist, cf);
+          xp = tf.keep(img);
+          packed = tf.keep(tf.concat([tf.stack([loss, f, dist], 1), z], 1) as tf.Tensor2D);
+          // Σ loss, summed so that the distance's gradient needs no [rows, 1] → [rows, D] broadcast
+          // (the same gradient, bit for bit; the value itself is not used).
+          return tf.add(tf.sum(perValue), tf.sum(cf));
+        };
+        const res = tf.valueAndGrad(lossFn)(this.delta);
+        value = res.value;
+        grad = res.grad;
+        // Adam (TF1 form), per row.
+        const g = grad;
+        const [d1, m1, v1] = tf.tidy(() => {
+          // One step size for every row (the usual case) is a scalar, not a [rows, 1] broadcast.
+          const ss = allActive && stepSize.every((s) => s === stepSize[0]) ? stepSize[0]! : tf.tensor2d(stepSize, [cap, 1]);
+          let mNew = tf.add(tf.mul(ADAM_BETA1, this.m), tf.mul(1 - ADAM_BETA1, g));
+          let vNew = tf.add(tf.mul(ADAM_BETA2, this.v), tf.mul(1 - ADAM_BETA2, tf.mul(g, g)));
+          if (!allActive) {
+            const a = tf.tensor2d(act, [cap, 1]);
+            mNew = tf.add(this.m, tf.mul(a, tf.sub(mNew, this.m)));
+            vNew = tf.add(this.v, tf.mul(a, tf.sub(vNew, this.v)));
+          }
+          const dNew = tf.sub(this.delta, tf.mul(ss, tf.div(mNew, tf.add(tf.sqrt(vNew), ADAM_EPSILON))));
+          return [dNew, mNew, vNew] as tf.Tensor2D[];
+        });
+        this.replaceState(d1!, m1!, v1!);
+      }
       const pk = await packed!.data();
       const W = 3 + K;
       const loss = new Float32Array(cap);
@@ -354,6 +350,84 @@ export class CwEngine {
       (packed as tf.Tensor | undefined)?.dispose();
       grad?.dispose();
       value?.dispose();
+    }
+  }
+
+  /** The model's logits of the images `[rows, D]`, checked to be `[rows, K]`. */
+  private logitsOf(img: tf.Tensor2D): tf.Tensor2D {
+    const { cap, K, cfg } = this;
+    const z = cfg.logits(tf.reshape(img, [cap, ...cfg.exampleShape])) as tf.Tensor2D;
+    if (z.rank !== 2 || z.shape[0] !== cap || z.shape[1] !== K) {
+      throw new UnsupportedModelError(cfg.fn, `the model returned shape [${z.shape.join(', ')}] where [${cap}, ${K}] was expected`);
+    }
+    return z;
+  }
+
+  /** Swaps in the state after an Adam step and frees the old one. */
+  private replaceState(delta: tf.Tensor2D, m: tf.Tensor2D, v: tf.Tensor2D): void {
+    this.delta.dispose();
+    this.m.dispose();
+    this.v.dispose();
+    this.delta = delta;
+    this.m = m;
+    this.v = v;
+  }
+
+  /**
+   * The same step with the element-wise work in two fused wasm kernels (backend/kernels/cw-step.ts):
+   * `AeManifoldCwBox` computes x′, the distance and the local derivatives ∂x′/∂δ and ∂dist/∂x′ in
+   * one pass; the tape then holds only the model and f6, whose gradient ∂(c·f)/∂x′ is taken;
+   * `AeManifoldCwAdam` forms ∂loss/∂δ = (∂(c·f)/∂x′ + ∂dist/∂x′)·∂x′/∂δ and takes the Adam step.
+   * Same mathematics as the op path; rounding differs in the last bits (the distance is summed in
+   * double, tanh is the SIMD one).
+   */
+  private fusedPass(
+    cT: tf.Tensor1D,
+    tauT: tf.Tensor2D | undefined,
+    stepSize: Float32Array,
+    act: Float32Array | undefined,
+  ): { xp: tf.Tensor2D; packed: tf.Tensor2D; grad: tf.Tensor2D } {
+    const { cap, cfg } = this;
+    const engine = tf.engine();
+    const inputs: tf.NamedTensorMap = { delta: this.delta, base: this.baseT!, mid: this.midT, half: this.halfT, xt: this.xtT! };
+    if (this.maskT) {
+      inputs['mask'] = this.maskT;
+      inputs['x'] = this.xT!;
+    }
+    const tau = tauT ? tf.reshape(tauT, [cap]) : undefined;
+    if (tau) inputs['tau'] = tau;
+    const [img, dist, jac, dper] = engine.runKernel(CW_BOX_KERNEL, inputs) as tf.Tensor2D[];
+    tau?.dispose();
+    let f: tf.Tensor1D | undefined;
+    let z: tf.Tensor2D | undefined;
+    try {
+      const { value, grad: gImg } = tf.valueAndGrad((x: tf.Tensor) => {
+        const zz = this.logitsOf(x as tf.Tensor2D);
+        const ff = f6(zz, this.clsT!, cfg.targeted, cfg.kappa);
+        z = tf.keep(zz);
+        f = tf.keep(ff);
+        return tf.sum(tf.mul(cT, ff));
+      })(img!);
+      value.dispose();
+      const stepT = tf.tensor1d(stepSize);
+      const adamInputs: tf.NamedTensorMap = { gImg, jac: jac!, dper: dper!, delta: this.delta, m: this.m, v: this.v, stepSize: stepT };
+      const actT = act ? tf.tensor1d(act) : undefined;
+      if (actT) adamInputs['active'] = actT;
+      const [grad, d1, m1, v1] = engine.runKernel(CW_ADAM_KERNEL, adamInputs, { beta1: ADAM_BETA1, beta2: ADAM_BETA2, epsilon: ADAM_EPSILON }) as tf.Tensor2D[];
+      tf.dispose([gImg, stepT, actT as tf.Tensor]);
+      this.replaceState(d1!, m1!, v1!);
+      const packed = tf.tidy(() => {
+        const cf = tf.mul(cT, f!);
+        return tf.concat([tf.stack([tf.add(dist!, cf), f!, dist!], 1), z!], 1) as tf.Tensor2D;
+      });
+      return { xp: img!, packed, grad: grad! };
+    } catch (e) {
+      img!.dispose();
+      throw e;
+    } finally {
+      tf.dispose([dist!, jac!, dper!]);
+      if (f) tf.dispose(f as tf.Tensor);
+      if (z) tf.dispose(z as tf.Tensor);
     }
   }
 

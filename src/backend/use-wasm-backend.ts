@@ -8,7 +8,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { availableParallelism, cpus } from 'node:os';
 import { BackendUnavailableError, InvalidArgumentError } from '../errors.js';
 import { checkKnownOptions } from '../internal/validate.js';
+import { hasHeapAccess } from './kernels/heap.js';
+import type { WasmHeapBackend } from './kernels/heap.js';
 import { installWasmKernels } from './kernels/install.js';
+import { loadSimdKernels } from './kernels/simd/module.js';
 import { loadWasmPackage, PINNED_WASM_BACKEND_VERSION } from './wasm-package.js';
 import type { WasmPackage } from './wasm-package.js';
 import { prepareThreads, threadsUnsupportedReason, unrefPthreadWorkers, writeWorkerFile } from './wasm-threads.js';
@@ -45,8 +48,14 @@ export interface WasmBackendReport {
   simd: boolean;
   /** Threads of the XNNPACK pool actually running. */
   threads: number;
-  /** ae-manifold kernels registered on wasm (`Conv2DBackpropFilter` always; with `kernels: true` also `Conv2DBackpropInput`, `BatchMatMul`, `MaxPoolGrad`, `Sum`, `Mean`, `Tile`, `SplitV`, `Identity`, `Cast`). */
+  /** ae-manifold kernels registered on wasm (`Conv2DBackpropFilter` always; with `kernels: true` also `Conv2DBackpropInput`, `BatchMatMul`, `MaxPoolGrad`, `Sum`, `Mean`, `Tile`, `SplitV`, `Tanh`, `Identity`, `Cast`). */
   kernels: string[];
+  /**
+   * Whether ae-manifold's SIMD kernels module is loaded on the backend's memory (with
+   * `kernels: true` and a SIMD engine); the `Conv2DBackpropInput`, `MaxPoolGrad` and `Tanh`
+   * replacements use it, and without it they keep slower paths.
+   */
+  simdKernels: boolean;
   /** Anything that did not go as asked (for example the fallback to one thread). */
   warnings: string[];
   /** Installed @tensorflow/tfjs-backend-wasm version. */
@@ -220,12 +229,14 @@ async function initialise(opts: { threads: number | 'auto'; kernels: boolean }):
   }
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
   if (!simd) warnings.push('this WebAssembly engine has no SIMD: the plain binary is about 3× slower');
+  const simdKernels = opts.kernels && simd && hasHeapAccess(tf.backend()) ? await loadSimdKernels(tf.backend() as unknown as WasmHeapBackend) : false;
   const kernels = installWasmKernels(opts.kernels);
   return Object.freeze({
     backend: 'wasm' as const,
     simd,
     threads,
     kernels: Object.freeze(kernels) as string[],
+    simdKernels,
     warnings: Object.freeze(warnings) as string[],
     version: pkg.version,
     options: Object.freeze({ ...opts }),

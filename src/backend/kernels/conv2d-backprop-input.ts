@@ -7,14 +7,19 @@
  * When the forward input has a single channel (the first layer of an image net), that
  * convolution has one output channel, which XNNPACK runs poorly; there the gradient is computed
  * as col2im(dy [N·Ho·Wo, Co] × Wᵀ [Co, kh·kw·Ci]): one plain XNNPACK `BatchMatMul` followed by
- * an overlap-add in the wasm heap (any stride and padding). Every other case calls the stock
- * kernel.
+ * an overlap-add in the wasm heap (any stride and padding). With ae-manifold's SIMD kernels loaded
+ * the overlap-add runs there, and the same path also serves multi-channel inputs where the
+ * equivalent forward convolution would do at least {@link COL2IM_MIN_FLOP_RATIO}× the useful work
+ * ('valid' convolutions on small maps, such as the second layer of the MNIST CNN: 2.25×) or where
+ * there is no such convolution (stride > 1). Every other case calls the stock kernel.
  * @module
  */
 import { backend_util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { f32, hasHeapAccess } from './heap.js';
 import type { WasmHeapBackend } from './heap.js';
+import { simdKernelsOf } from './simd/module.js';
+import type { SimdKernels } from './simd/module.js';
 import { bindOp, disposeInfos, pair, wasmKernelFunc, replacementConfig } from './wasm-kernel-util.js';
 import type { WasmBackendLike } from './wasm-kernel-util.js';
 
@@ -62,23 +67,46 @@ export function fastBackpropInputPadding(
   return p;
 }
 
-/** Largest number of forward input channels that takes the matMul + col2im path. */
+/** Largest number of forward input channels that takes the matMul + col2im path without SIMD kernels. */
 export const COL2IM_MAX_IN_CHANNELS = 1;
 
 /**
- * Whether the matMul + col2im path applies: NHWC float32 with at most
- * {@link COL2IM_MAX_IN_CHANNELS} input channels (any stride and padding).
+ * With SIMD kernels, multi-channel inputs take the matMul + col2im path when the forward
+ * convolution of the stride-1 fast path would compute at least this many times the useful
+ * multiply-adds (H·W against Ho·Wo output positions).
  */
-export function useCol2imBackpropInput(dy: TensorInfo, filter: TensorInfo, attrs: InputAttrs): boolean {
-  return (
-    attrs.dataFormat !== 'NCHW' &&
-    dy.dtype === 'float32' &&
-    filter.dtype === 'float32' &&
-    dy.shape.length === 4 &&
-    filter.shape.length === 4 &&
-    filter.shape[2]! <= COL2IM_MAX_IN_CHANNELS &&
-    filter.shape[2]! >= 1
-  );
+export const COL2IM_MIN_FLOP_RATIO = 1.5;
+
+/** Largest product matrix P (N·Ho·Wo × kh·kw·Ci values) the col2im path allocates: 64 MiB. */
+export const COL2IM_MAX_PRODUCT = 16 * 1024 * 1024;
+
+/**
+ * Whether the matMul + col2im path applies: NHWC float32 with at most
+ * {@link COL2IM_MAX_IN_CHANNELS} input channels (any stride and padding) or, when `simd` (the SIMD
+ * kernels are loaded), any channel count where the stride is not 1 or the forward-convolution
+ * path would do {@link COL2IM_MIN_FLOP_RATIO}× the work; the product matrix is capped at
+ * {@link COL2IM_MAX_PRODUCT} values except for single-channel inputs.
+ */
+export function useCol2imBackpropInput(dy: TensorInfo, filter: TensorInfo, attrs: InputAttrs, simd = false): boolean {
+  if (
+    attrs.dataFormat === 'NCHW' ||
+    dy.dtype !== 'float32' ||
+    filter.dtype !== 'float32' ||
+    dy.shape.length !== 4 ||
+    filter.shape.length !== 4 ||
+    filter.shape[2]! < 1
+  ) {
+    return false;
+  }
+  const ci = filter.shape[2]!;
+  if (ci <= COL2IM_MAX_IN_CHANNELS) return true;
+  if (!simd) return false;
+  const [, ho, wo] = dy.shape as [number, number, number, number];
+  const [h, w] = [attrs.inputShape[1], attrs.inputShape[2]];
+  const product = dy.shape[0]! * ho * wo * filter.shape[0]! * filter.shape[1]! * ci;
+  if (product > COL2IM_MAX_PRODUCT) return false;
+  const [sh, sw] = pair(attrs.strides);
+  return sh !== 1 || sw !== 1 || h * w >= COL2IM_MIN_FLOP_RATIO * ho * wo;
 }
 
 /**
@@ -88,6 +116,7 @@ export function useCol2imBackpropInput(dy: TensorInfo, filter: TensorInfo, attrs
  */
 function col2imBackpropInput(
   backend: WasmHeapBackend,
+  simd: SimdKernels | undefined,
   matMul: KernelFunc,
   dy: TensorInfo,
   filter: TensorInfo,
@@ -122,6 +151,10 @@ function col2imBackpropInput(
     if (Array.isArray(out)) throw new Error('ae-manifold: expected a single output from BatchMatMul');
     p = out as TensorInfo;
     const result = backend.makeOutput([N, H, W, Ci], 'float32');
+    if (simd) {
+      simd.col2im(p, result, { N, H, W, C: Ci, Ho, Wo, kh, kw, sh, sw, top, left });
+      return result;
+    }
     // Views after the last allocation.
     const P = f32(backend, p);
     const dx = f32(backend, result);
@@ -162,8 +195,9 @@ export function conv2DBackpropInputConfig(stock: KernelConfig): KernelConfig {
   const kernelFunc = (args: Parameters<KernelFunc>[0]): TensorInfo | TensorInfo[] => {
     const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
     const attrs = args.attrs as unknown as InputAttrs;
-    if (useCol2imBackpropInput(dy, filter, attrs) && hasHeapAccess(args.backend)) {
-      return col2imBackpropInput(args.backend, matMulK, dy, filter, attrs);
+    const simd = simdKernelsOf(args.backend);
+    if (useCol2imBackpropInput(dy, filter, attrs, simd !== undefined) && hasHeapAccess(args.backend)) {
+      return col2imBackpropInput(args.backend, simd, matMulK, dy, filter, attrs);
     }
     const pad = fastBackpropInputPadding(dy.shape, filter.shape, attrs);
     if (!pad) return stock.kernelFunc(args);

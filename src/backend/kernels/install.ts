@@ -1,7 +1,9 @@
 /**
  * Registers the wasm kernels of ae-manifold: the missing `Conv2DBackpropFilter` always, and the
  * faster replacements (`Conv2DBackpropInput`, `BatchMatMul`, `MaxPoolGrad`, `Sum`, `Mean`,
- * `Tile`, `SplitV`, and copy-free `Identity`/`Cast`) when asked. Idempotent.
+ * `Tile`, `SplitV`, `Tanh`, and copy-free `Identity`/`Cast`) and the fused C&W step kernels
+ * (`AeManifoldCwBox`, `AeManifoldCwAdam`) when asked. Idempotent. Some of the
+ * replacements use the SIMD kernels module (simd/module.ts) when it is loaded on the backend.
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -10,13 +12,15 @@ import { aliasConfig } from './alias.js';
 import { batchMatMulConfig } from './batch-mat-mul.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
+import { cwStepConfigs } from './cw-step.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { splitVConfig } from './split-v.js';
 import { meanConfig, sumConfig } from './sum.js';
+import { tanhConfig } from './tanh.js';
 import { tileConfig } from './tile.js';
 
 /** Every kernel ae-manifold may register on wasm. */
-export const WASM_KERNEL_NAMES = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Sum', 'Mean', 'Tile', 'SplitV', 'Identity', 'Cast'] as const;
+export const WASM_KERNEL_NAMES = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Sum', 'Mean', 'Tile', 'SplitV', 'Tanh', 'Identity', 'Cast', 'AeManifoldCwBox', 'AeManifoldCwAdam'] as const;
 
 const ours = new WeakSet<KernelFunc>();
 
@@ -54,6 +58,8 @@ export function installWasmKernels(fast: boolean): string[] {
     replace('Mean', meanConfig);
     replace('Tile', tileConfig);
     replace('SplitV', splitVConfig);
+    replace('Tanh', tanhConfig);
+    for (const config of cwStepConfigs()) if (!tf.getKernel(config.kernelName, 'wasm')) register(config);
     replace('Identity', aliasConfig);
     replace('Cast', aliasConfig);
   }

@@ -11,12 +11,14 @@
  * element is written once (dy at the winner, 0 elsewhere), with the same tie rule and NaN
  * behaviour (a NaN never wins; a window with no value above −∞ passes no gradient). Other
  * non-overlapping windows (3×3/3, …) stay on the general path, which measured faster for them
- * than a streaming version.
+ * than a streaming version. With ae-manifold's SIMD kernels loaded, the 2×2 path runs there, four
+ * channels at a time, with the same results bit for bit.
  * @module
  */
 import { backend_util } from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { f32, hasHeapAccess } from './heap.js';
+import { simdKernelsOf } from './simd/module.js';
 import { replacementConfig } from './wasm-kernel-util.js';
 
 interface PoolAttrs {
@@ -47,6 +49,11 @@ export function maxPoolGradConfig(stock: KernelConfig): KernelConfig {
     const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
     const { top, left } = info.padInfo;
     const out = backend.makeOutput([...input.shape], 'float32');
+    const simd = simdKernelsOf(backend);
+    if (simd && fh === 2 && fw === 2 && isTiledPool(info) && out.shape.length > 0 && N * H * W * C > 0) {
+      simd.maxPoolGrad2x2(input, dy, out, N, H, W, C, Ho, Wo);
+      return out;
+    }
     // Views after the allocation (it may have grown the heap).
     const x = f32(backend, input);
     const g = f32(backend, dy);

@@ -1,0 +1,344 @@
+/*
+ * ae-manifold's wasm SIMD kernels. Built by scripts/build-simd-kernels.sh (clang 14, wasm-ld 14)
+ * into a module that imports tfjs-backend-wasm's own memory: every pointer below is a byte offset
+ * of a tensor in that heap, so no data is copied in or out.
+ *
+ * Rules that keep the module safe inside another module's memory (checked by the build script and
+ * by a test): no data segments, no globals, no shadow stack (no arrays or address-taken locals),
+ * no imports but the memory. Every function writes only to its output arguments.
+ */
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+
+typedef float f32;
+typedef v128_t f4;
+
+/* ---------------------------------------------------------------------------------------------
+ * col2im: dx [N, H, W, C] = overlap-add of P [N·Ho·Wo, kh·kw·C], where row i, column j of the
+ * window of output pixel (n, oy, ox) covers input pixel (n, oy·sh + i − top, ox·sw + j − left).
+ * Written as a gather: each dx pixel sums the taps (i, j) whose window covers it, in row-major
+ * order, channel vectors held in registers, and is stored once. (The scatter form stalls on the
+ * overlapping stores of neighbouring windows.) Each window row's taps are summed apart, then
+ * added to the total, which keeps the dependency chains short for one-channel inputs.
+ * ------------------------------------------------------------------------------------------- */
+
+/* First tap index t ≥ 0 along one axis with (pos − t) a multiple of s and (pos − t)/s < out. */
+static inline int firstTap(int pos, int s, int out) {
+  int t = pos % s;
+  const int lo = pos - (out - 1) * s;
+  if (lo > t) t += ((lo - t + s - 1) / s) * s;
+  return t;
+}
+
+/* Runs BODY(p) for the covering taps of the current pixel, where p points at the tap's first
+ * value for channel c; ROW_START / ROW_END bracket each window row. */
+#define FOR_TAPS(ROW_START, BODY, ROW_END)                                              \
+  for (int i = i0, oy = (ty - i0) / sh; i <= i1; i += sh, oy--) {                        \
+    ROW_START;                                                                           \
+    const f32 *row = P + ((long)n * Ho + oy) * Wo * K + (long)i * kw * C + c;            \
+    for (int j = j0, ox = (tx - j0) / sw; j <= j1; j += sw, ox--) {                      \
+      const f32 *p = row + (long)ox * K + j * C;                                         \
+      BODY;                                                                              \
+    }                                                                                    \
+    ROW_END;                                                                             \
+  }
+
+EXPORT(col2im)
+void col2im(const f32 *P, f32 *dx, int N, int H, int W, int C, int Ho, int Wo, int kh, int kw,
+            int sh, int sw, int top, int left) {
+  const int K = kh * kw * C;
+  for (int n = 0; n < N; n++) {
+    for (int y = 0; y < H; y++) {
+      const int ty = y + top;
+      const int i0 = firstTap(ty, sh, Ho);
+      const int i1 = ty < kh - 1 ? ty : kh - 1;
+      for (int x = 0; x < W; x++) {
+        const int tx = x + left;
+        const int j0 = firstTap(tx, sw, Wo);
+        const int j1 = tx < kw - 1 ? tx : kw - 1;
+        f32 *d = dx + (((long)n * H + y) * W + x) * C;
+        int c = 0;
+        for (; c + 16 <= C; c += 16) {
+          f4 a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+          FOR_TAPS((void)0, {
+            a0 = wasm_f32x4_add(a0, wasm_v128_load(p));
+            a1 = wasm_f32x4_add(a1, wasm_v128_load(p + 4));
+            a2 = wasm_f32x4_add(a2, wasm_v128_load(p + 8));
+            a3 = wasm_f32x4_add(a3, wasm_v128_load(p + 12));
+          }, (void)0)
+          wasm_v128_store(d + c, a0);
+          wasm_v128_store(d + c + 4, a1);
+          wasm_v128_store(d + c + 8, a2);
+          wasm_v128_store(d + c + 12, a3);
+        }
+        for (; c + 4 <= C; c += 4) {
+          f4 a0 = wasm_f32x4_splat(0.0f), r = a0;
+          FOR_TAPS(r = wasm_f32x4_splat(0.0f), r = wasm_f32x4_add(r, wasm_v128_load(p)), a0 = wasm_f32x4_add(a0, r))
+          wasm_v128_store(d + c, a0);
+        }
+        for (; c < C; c++) {
+          f32 a0 = 0.0f, r = 0.0f;
+          FOR_TAPS(r = 0.0f, r += *p, a0 += r)
+          d[c] = a0;
+        }
+      }
+    }
+  }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * MaxPoolGrad for 2×2 windows with stride 2 and no padding, NHWC. For each window and channel the
+ * first maximum in row-major order wins (strict comparisons from −∞, as on the cpu backend: a NaN
+ * never wins and a window with no value above −∞ passes no gradient); the winner gets dy + 0 (a −0
+ * gradient becomes +0, as 0 + dy does on cpu) and the other three get +0. Rows from 2·Ho and
+ * columns from 2·Wo, which no window covers, are zeroed.
+ * ------------------------------------------------------------------------------------------- */
+static inline void pool4(const f32 *x0, const f32 *x1, const f32 *x2, const f32 *x3, const f32 *g,
+                         f32 *d0, f32 *d1, f32 *d2, f32 *d3) {
+  const f4 v0 = wasm_v128_load(x0), v1 = wasm_v128_load(x1);
+  const f4 v2 = wasm_v128_load(x2), v3 = wasm_v128_load(x3);
+  const f4 ninf = wasm_f32x4_splat(-__builtin_inff());
+  const f4 gt0 = wasm_f32x4_gt(v0, ninf);
+  f4 best = wasm_v128_bitselect(v0, ninf, gt0);
+  const f4 gt1 = wasm_f32x4_gt(v1, best);
+  best = wasm_v128_bitselect(v1, best, gt1);
+  const f4 gt2 = wasm_f32x4_gt(v2, best);
+  best = wasm_v128_bitselect(v2, best, gt2);
+  const f4 gt3 = wasm_f32x4_gt(v3, best);
+  const f4 gz = wasm_f32x4_add(wasm_v128_load(g), wasm_f32x4_splat(0.0f));
+  const f4 w2 = wasm_v128_andnot(gt2, gt3);
+  const f4 w1 = wasm_v128_andnot(wasm_v128_andnot(gt1, gt2), gt3);
+  const f4 w0 = wasm_v128_andnot(wasm_v128_andnot(wasm_v128_andnot(gt0, gt1), gt2), gt3);
+  wasm_v128_store(d0, wasm_v128_and(gz, w0));
+  wasm_v128_store(d1, wasm_v128_and(gz, w1));
+  wasm_v128_store(d2, wasm_v128_and(gz, w2));
+  wasm_v128_store(d3, wasm_v128_and(gz, gt3));
+}
+
+static inline void pool1(f32 v0, f32 v1, f32 v2, f32 v3, f32 g, f32 *d0, f32 *d1, f32 *d2, f32 *d3) {
+  f32 m = -__builtin_inff();
+  int w = -1;
+  if (v0 > m) { m = v0; w = 0; }
+  if (v1 > m) { m = v1; w = 1; }
+  if (v2 > m) { m = v2; w = 2; }
+  if (v3 > m) w = 3;
+  const f32 gz = g + 0.0f;
+  *d0 = w == 0 ? gz : 0.0f;
+  *d1 = w == 1 ? gz : 0.0f;
+  *d2 = w == 2 ? gz : 0.0f;
+  *d3 = w == 3 ? gz : 0.0f;
+}
+
+EXPORT(max_pool_grad_2x2)
+void max_pool_grad_2x2(const f32 *x, const f32 *dy, f32 *dx, int N, int H, int W, int C, int Ho, int Wo) {
+  const int rowLen = W * C;
+  const int C4 = C & ~3;
+  for (int b = 0; b < N; b++) {
+    f32 *img = dx + (long)b * H * rowLen;
+    for (int yr = 0; yr < Ho; yr++) {
+      long p0 = ((long)b * H + 2 * yr) * rowLen;
+      long o = ((long)b * Ho + yr) * Wo * C;
+      for (int yc = 0; yc < Wo; yc++) {
+        const long p1 = p0 + C, p2 = p0 + rowLen, p3 = p2 + C;
+        int d = 0;
+        for (; d < C4; d += 4) {
+          pool4(x + p0 + d, x + p1 + d, x + p2 + d, x + p3 + d, dy + o + d,
+                dx + p0 + d, dx + p1 + d, dx + p2 + d, dx + p3 + d);
+        }
+        for (; d < C; d++) {
+          pool1(x[p0 + d], x[p1 + d], x[p2 + d], x[p3 + d], dy[o + d],
+                dx + p0 + d, dx + p1 + d, dx + p2 + d, dx + p3 + d);
+        }
+        p0 += 2 * C;
+        o += C;
+      }
+      /* Columns past the last window in the two covered rows. */
+      if (2 * Wo < W) {
+        const int n = (W - 2 * Wo) * C;
+        __builtin_memset(img + (2 * yr) * rowLen + 2 * Wo * C, 0, (unsigned)n * sizeof(f32));
+        __builtin_memset(img + (2 * yr + 1) * rowLen + 2 * Wo * C, 0, (unsigned)n * sizeof(f32));
+      }
+    }
+    if (2 * Ho < H) __builtin_memset(img + 2 * Ho * rowLen, 0, (unsigned)((H - 2 * Ho) * rowLen) * sizeof(f32));
+  }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * tanh, elementwise. |x| < 0.625: x + x·z·p(z), z = x², with the single-precision minimax
+ * polynomial of the Cephes library (tanhf). Otherwise sign(x)·(1 − 2/(e^{2|x|} + 1)) with
+ * e^y = 2^n·q(r), r = y − n·ln 2 (two-part ln 2), q the degree-7 Taylor polynomial (|r| ≤ ln2/2);
+ * 2|x| is capped at 20, where the result is 1 in float32. NaN gives NaN, ±∞ gives ±1, −0 gives −0.
+ * The scalar tail uses the same operations in the same order as the vector body.
+ * ------------------------------------------------------------------------------------------- */
+#define TANH_SMALL 0.625f
+#define P4 -5.70498872745e-3f
+#define P3 2.06390887954e-2f
+#define P2 -5.37397155531e-2f
+#define P1 1.33314422036e-1f
+#define P0 -3.33332819422e-1f
+#define LOG2E 1.44269504088896341f
+#define LN2_HI 0.693145751953125f
+#define LN2_LO 1.42860682030941723212e-6f
+
+static inline f4 exp4(f4 y) {
+  const f4 n = wasm_f32x4_nearest(wasm_f32x4_mul(y, wasm_f32x4_splat(LOG2E)));
+  f4 r = wasm_f32x4_sub(y, wasm_f32x4_mul(n, wasm_f32x4_splat(LN2_HI)));
+  r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(LN2_LO)));
+  f4 q = wasm_f32x4_splat(1.0f / 5040.0f);
+  q = wasm_f32x4_add(wasm_f32x4_mul(q, r), wasm_f32x4_splat(1.0f / 720.0f));
+  q = wasm_f32x4_add(wasm_f32x4_mul(q, r), wasm_f32x4_splat(1.0f / 120.0f));
+  q = wasm_f32x4_add(wasm_f32x4_mul(q, r), wasm_f32x4_splat(1.0f / 24.0f));
+  q = wasm_f32x4_add(wasm_f32x4_mul(q, r), wasm_f32x4_splat(1.0f / 6.0f));
+  q = wasm_f32x4_add(wasm_f32x4_mul(q, r), wasm_f32x4_splat(0.5f));
+  q = wasm_f32x4_add(wasm_f32x4_mul(q, r), wasm_f32x4_splat(1.0f));
+  q = wasm_f32x4_add(wasm_f32x4_mul(q, r), wasm_f32x4_splat(1.0f));
+  const v128_t ni = wasm_i32x4_trunc_sat_f32x4(n);
+  const f4 scale = wasm_i32x4_shl(wasm_i32x4_add(ni, wasm_i32x4_splat(127)), 23);
+  return wasm_f32x4_mul(q, scale);
+}
+
+static inline f4 tanh4(f4 x) {
+  const f4 a = wasm_f32x4_abs(x);
+  const f4 z = wasm_f32x4_mul(x, x);
+  f4 p = wasm_f32x4_splat(P4);
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, z), wasm_f32x4_splat(P3));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, z), wasm_f32x4_splat(P2));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, z), wasm_f32x4_splat(P1));
+  p = wasm_f32x4_add(wasm_f32x4_mul(p, z), wasm_f32x4_splat(P0));
+  f4 small = wasm_f32x4_add(x, wasm_f32x4_mul(wasm_f32x4_mul(p, z), x));
+  small = wasm_v128_bitselect(x, small, wasm_f32x4_eq(a, wasm_f32x4_splat(0.0f))); /* ±0 stays ±0 */
+  const f4 y = wasm_f32x4_min(wasm_f32x4_add(a, a), wasm_f32x4_splat(20.0f));
+  const f4 e = exp4(y);
+  const f4 one = wasm_f32x4_splat(1.0f);
+  const f4 big = wasm_f32x4_sub(one, wasm_f32x4_div(wasm_f32x4_splat(2.0f), wasm_f32x4_add(e, one)));
+  const f4 sign = wasm_v128_and(x, wasm_i32x4_splat((int)0x80000000u));
+  const f4 bigSigned = wasm_v128_or(big, sign);
+  return wasm_v128_bitselect(small, bigSigned, wasm_f32x4_lt(a, wasm_f32x4_splat(TANH_SMALL)));
+}
+
+EXPORT(tanh_f32)
+void tanh_f32(const f32 *x, f32 *y, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, tanh4(wasm_v128_load(x + i)));
+  for (; i < n; i++) y[i] = wasm_f32x4_extract_lane(tanh4(wasm_f32x4_splat(x[i])), 0);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The element-wise part of one C&W step (src/attacks/optimize.ts), fused for the wasm engine.
+ *
+ * cw_box, per row r and value k of rows × D:
+ *   t = tanh(δ + base), x′ = mid_k + half_k·t, masked (L0): x′ = mask·x′ + (1 − mask)·x;
+ *   diff = x′ − x̃; dist_r = Σ_k diff² (L2) or Σ_k max(0, |diff| − τ_r) (L∞), summed in double;
+ *   jac = ∂x′/∂δ = half_k·(1 − t²)·mask, dper = ∂(per-value distance)/∂x′ = 2·diff (L2) or, L∞,
+ *   sign(diff) where |diff| − τ_r > 0 and 0 elsewhere (the sign is −1 at diff ≤ 0, as tfjs's Abs
+ *   gradient has it).
+ * `mask`, `x` and `tau` are 0 (no tensor) when unused.
+ * ------------------------------------------------------------------------------------------- */
+EXPORT(cw_box)
+void cw_box(const f32 *delta, const f32 *base, const f32 *mid, const f32 *half, const f32 *xt,
+            const f32 *mask, const f32 *x, const f32 *tau, f32 *img, f32 *dist, f32 *jac, f32 *dper,
+            int rows, int D, int linf) {
+  const f4 one = wasm_f32x4_splat(1.0f), zero = wasm_f32x4_splat(0.0f), two = wasm_f32x4_splat(2.0f);
+  for (int r = 0; r < rows; r++) {
+    const long o = (long)r * D;
+    const f4 tauv = wasm_f32x4_splat(linf ? tau[r] : 0.0f);
+    v128_t acc0 = wasm_f64x2_splat(0.0), acc1 = acc0;
+    for (int k = 0; k < D; k += 4) {
+      /* The last group of a row that is not a multiple of 4 is done lane by lane (below). */
+      if (k + 4 > D) break;
+      const f4 t = tanh4(wasm_f32x4_add(wasm_v128_load(delta + o + k), wasm_v128_load(base + o + k)));
+      const f4 h = wasm_v128_load(half + k);
+      f4 xp = wasm_f32x4_add(wasm_v128_load(mid + k), wasm_f32x4_mul(h, t));
+      f4 j = wasm_f32x4_mul(h, wasm_f32x4_sub(one, wasm_f32x4_mul(t, t)));
+      if (mask) {
+        const f4 mk = wasm_v128_load(mask + o + k);
+        xp = wasm_f32x4_add(wasm_f32x4_mul(mk, xp), wasm_f32x4_mul(wasm_f32x4_sub(one, mk), wasm_v128_load(x + o + k)));
+        j = wasm_f32x4_mul(j, mk);
+      }
+      const f4 diff = wasm_f32x4_sub(xp, wasm_v128_load(xt + o + k));
+      f4 per, dp;
+      if (linf) {
+        const f4 over = wasm_f32x4_sub(wasm_f32x4_abs(diff), tauv);
+        const f4 live = wasm_f32x4_gt(over, zero);
+        per = wasm_v128_and(over, live);
+        const f4 sgn = wasm_v128_bitselect(one, wasm_f32x4_neg(one), wasm_f32x4_gt(diff, zero));
+        dp = wasm_v128_and(sgn, live);
+      } else {
+        per = wasm_f32x4_mul(diff, diff);
+        dp = wasm_f32x4_mul(two, diff);
+      }
+      acc0 = wasm_f64x2_add(acc0, wasm_f64x2_promote_low_f32x4(per));
+      acc1 = wasm_f64x2_add(acc1, wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(per, per, 2, 3, 0, 1)));
+      wasm_v128_store(img + o + k, xp);
+      wasm_v128_store(jac + o + k, j);
+      wasm_v128_store(dper + o + k, dp);
+    }
+    double s = wasm_f64x2_extract_lane(acc0, 0) + wasm_f64x2_extract_lane(acc0, 1) +
+               wasm_f64x2_extract_lane(acc1, 0) + wasm_f64x2_extract_lane(acc1, 1);
+    for (int k = D & ~3; k < D; k++) {
+      const f32 t = wasm_f32x4_extract_lane(tanh4(wasm_f32x4_splat(delta[o + k] + base[o + k])), 0);
+      f32 xp = mid[k] + half[k] * t;
+      f32 j = half[k] * (1.0f - t * t);
+      if (mask) {
+        xp = mask[o + k] * xp + (1.0f - mask[o + k]) * x[o + k];
+        j = j * mask[o + k];
+      }
+      const f32 diff = xp - xt[o + k];
+      f32 per, dp;
+      if (linf) {
+        const f32 over = (diff < 0.0f ? -diff : diff) - tau[r];
+        per = over > 0.0f ? over : 0.0f;
+        dp = over > 0.0f ? (diff > 0.0f ? 1.0f : -1.0f) : 0.0f;
+      } else {
+        per = diff * diff;
+        dp = 2.0f * diff;
+      }
+      s += per;
+      img[o + k] = xp;
+      jac[o + k] = j;
+      dper[o + k] = dp;
+    }
+    dist[r] = (f32)s;
+  }
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * cw_adam: the gradient of the step's loss, g = (gImg + dper)·jac (∂loss/∂dist is 1 per row), and
+ * one Adam step on δ in TF1's form with per-row step sizes ss_r:
+ *   m′ = β₁·m + (1 − β₁)·g, v′ = β₂·v + (1 − β₂)·g², δ′ = δ − ss_r·m′/(√v′ + ε);
+ * rows with act_r = 0 keep m and v (and have ss_r = 0). `act` is 0 when every row is active.
+ * ------------------------------------------------------------------------------------------- */
+EXPORT(cw_adam)
+void cw_adam(const f32 *gImg, const f32 *jac, const f32 *dper, const f32 *delta, const f32 *m,
+             const f32 *v, const f32 *ss, const f32 *act, f32 *g, f32 *deltaOut, f32 *mOut,
+             f32 *vOut, int rows, int D, f32 b1, f32 c1, f32 b2, f32 c2, f32 eps) {
+  const f4 vb1 = wasm_f32x4_splat(b1), vc1 = wasm_f32x4_splat(c1);
+  const f4 vb2 = wasm_f32x4_splat(b2), vc2 = wasm_f32x4_splat(c2), veps = wasm_f32x4_splat(eps);
+  for (int r = 0; r < rows; r++) {
+    const long o = (long)r * D;
+    const int on = act ? act[r] != 0.0f : 1;
+    const f4 step = wasm_f32x4_splat(ss[r]);
+    int k = 0;
+    for (; k + 4 <= D; k += 4) {
+      const f4 gv = wasm_f32x4_mul(wasm_f32x4_add(wasm_v128_load(gImg + o + k), wasm_v128_load(dper + o + k)), wasm_v128_load(jac + o + k));
+      const f4 m0 = wasm_v128_load(m + o + k), v0 = wasm_v128_load(v + o + k);
+      const f4 m1 = on ? wasm_f32x4_add(wasm_f32x4_mul(vb1, m0), wasm_f32x4_mul(vc1, gv)) : m0;
+      const f4 v1 = on ? wasm_f32x4_add(wasm_f32x4_mul(vb2, v0), wasm_f32x4_mul(vc2, wasm_f32x4_mul(gv, gv))) : v0;
+      const f4 upd = wasm_f32x4_mul(step, wasm_f32x4_div(m1, wasm_f32x4_add(wasm_f32x4_sqrt(v1), veps)));
+      wasm_v128_store(g + o + k, gv);
+      wasm_v128_store(mOut + o + k, m1);
+      wasm_v128_store(vOut + o + k, v1);
+      wasm_v128_store(deltaOut + o + k, wasm_f32x4_sub(wasm_v128_load(delta + o + k), upd));
+    }
+    for (; k < D; k++) {
+      const f32 gv = (gImg[o + k] + dper[o + k]) * jac[o + k];
+      const f32 m1 = on ? b1 * m[o + k] + c1 * gv : m[o + k];
+      const f32 v1 = on ? b2 * v[o + k] + c2 * (gv * gv) : v[o + k];
+      g[o + k] = gv;
+      mOut[o + k] = m1;
+      vOut[o + k] = v1;
+      deltaOut[o + k] = delta[o + k] - ss[r] * (m1 / (__builtin_sqrtf(v1) + eps));
+    }
+  }
+}
