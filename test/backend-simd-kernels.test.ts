@@ -14,6 +14,7 @@ import { useCol2imBackpropInput } from '../src/backend/kernels/conv2d-backprop-i
 import { CW_ADAM_KERNEL, cwStepConfigs, fusedCwStepAvailable } from '../src/backend/kernels/cw-step.js';
 import { carliniWagnerL0, carliniWagnerL2, carliniWagnerLinf } from '../src/attacks/index.js';
 import { createRng } from '../src/internal/rng.js';
+import { tanhConfig } from '../src/backend/kernels/tanh.js';
 
 /** Section ids of a wasm binary, and its import entries as "module.name". */
 function sections(bytes: Uint8Array): { ids: number[]; imports: string[] } {
@@ -67,13 +68,19 @@ test('the SIMD kernels module is loaded on the wasm backend, and SIMD tanh is wi
   for (let v = -12; v <= 12; v += 0.00937) values.push(v);
   const rng = createRng(7);
   for (let i = 0; i < 5000; i++) values.push((rng.next() - 0.5) * 4);
+  // The replacement kernel with a stock fallback that throws: the values below come from the SIMD path.
+  const simdOnly = tanhConfig({ kernelName: 'Tanh', backendName: 'wasm', kernelFunc: () => assert.fail('the stock Tanh ran') });
   const got = await expectNoLeaks(async () => {
     const t = tf.tensor1d(values);
-    const y = tf.tanh(t);
+    const info = simdOnly.kernelFunc({ inputs: { x: t }, attrs: {}, backend: tf.backend() }) as tf.TensorInfo;
+    const y = tf.engine().makeTensorFromTensorInfo(info);
     const out = (await y.data()) as Float32Array;
     tf.dispose([t, y]);
     return out;
   });
+  // tf.tanh itself runs the same kernel.
+  const viaOp = tf.tidy(() => tf.tanh(tf.tensor1d(values)).dataSync());
+  assert.deepEqual(Array.from(viaOp), Array.from(got));
   const x32 = Float32Array.from(values);
   const ulp = (a: number): number => {
     const f = new Float32Array([Math.abs(a)]);
@@ -152,10 +159,21 @@ test('the fused C&W step kernels give the attacks the results of the op path (L2
     }
     return out;
   };
+  // Which step ran: the kernels of a short L2 and L∞ run (a profile of the whole comparison is too long for tfjs).
+  const stepKernels = async (): Promise<Set<string>> => {
+    const profile = await tf.profile(async () => {
+      (await carliniWagnerL2(model, inputs, labels, { binarySearchSteps: 1, maxIterations: 2 })).dispose();
+      (await carliniWagnerLinf(model, inputs, labels, { maxIterations: 2 })).dispose();
+    });
+    return new Set(profile.kernels.map((k) => k.name));
+  };
+  const fusedNames = await stepKernels();
+  assert.ok(fusedNames.has('AeManifoldCwBox') && fusedNames.has('AeManifoldCwAdam'), 'the fused kernels ran');
   const fused = await expectNoLeaks(runAll);
   tf.unregisterKernel(CW_ADAM_KERNEL, 'wasm');
   try {
     assert.ok(!fusedCwStepAvailable());
+    assert.ok(![...(await stepKernels())].some((k) => k.startsWith('AeManifoldCw')), 'the op path ran');
     const ops = await expectNoLeaks(runAll);
     for (let a = 0; a < 3; a++) {
       assert.deepEqual(Array.from(fused[a]!.success), Array.from(ops[a]!.success), `attack ${a}: success`);

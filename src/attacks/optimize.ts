@@ -271,8 +271,10 @@ export class CwEngine {
         act[r] = 1;
       } else allActive = false;
     }
+    const fused = fusedCwStepAvailable();
     const cT = tf.tensor1d(Float32Array.from(this.c));
-    const tauT = cfg.distance === 'linf' ? tf.tensor2d(Float32Array.from(this.tau), [cap, 1]) : undefined;
+    // τ per row: [rows] for the fused kernel, [rows, 1] to broadcast on the op path.
+    const tauT = cfg.distance === 'linf' ? tf.tensor(Float32Array.from(this.tau), fused ? [cap] : [cap, 1]) : undefined;
     const xT = this.xT!;
     const xtT = this.xtT!;
     const baseT = this.baseT!;
@@ -284,7 +286,7 @@ export class CwEngine {
     let grad: tf.Tensor | undefined;
     let value: tf.Scalar | undefined;
     try {
-      if (fusedCwStepAvailable()) {
+      if (fused) {
         ({ xp, packed, grad } = this.fusedPass(cT, tauT, stepSize, allActive ? undefined : act));
       } else {
         const lossFn = (d: tf.Tensor): tf.Scalar => {
@@ -383,21 +385,19 @@ export class CwEngine {
    */
   private fusedPass(
     cT: tf.Tensor1D,
-    tauT: tf.Tensor2D | undefined,
+    tau: tf.Tensor | undefined,
     stepSize: Float32Array,
     act: Float32Array | undefined,
   ): { xp: tf.Tensor2D; packed: tf.Tensor2D; grad: tf.Tensor2D } {
-    const { cap, cfg } = this;
+    const { cfg } = this;
     const engine = tf.engine();
     const inputs: tf.NamedTensorMap = { delta: this.delta, base: this.baseT!, mid: this.midT, half: this.halfT, xt: this.xtT! };
     if (this.maskT) {
       inputs['mask'] = this.maskT;
       inputs['x'] = this.xT!;
     }
-    const tau = tauT ? tf.reshape(tauT, [cap]) : undefined;
     if (tau) inputs['tau'] = tau;
     const [img, dist, jac, dper] = engine.runKernel(CW_BOX_KERNEL, inputs) as tf.Tensor2D[];
-    tau?.dispose();
     let f: tf.Tensor1D | undefined;
     let z: tf.Tensor2D | undefined;
     try {

@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { hasHeapAccess } from './heap.js';
+import type { WasmHeapBackend } from './heap.js';
 import { simdKernelsOf } from './simd/module.js';
 import type { SimdKernels } from './simd/module.js';
 
@@ -18,10 +19,11 @@ export const CW_BOX_KERNEL = 'AeManifoldCwBox';
 /** Kernel name of the fused gradient + Adam step: inputs gImg, jac, dper, delta, m, v, stepSize [, active]; outputs grad, delta, m, v. */
 export const CW_ADAM_KERNEL = 'AeManifoldCwAdam';
 
-function simdOf(backend: unknown, name: string): SimdKernels {
+/** The SIMD kernels and heap of `backend`; throws where the module is not loaded. */
+function simdOf(backend: unknown, name: string): { simd: SimdKernels; backend: WasmHeapBackend } {
   const simd = simdKernelsOf(backend);
   if (!simd || !hasHeapAccess(backend)) throw new Error(`ae-manifold: ${name} needs the SIMD kernels module, which is not loaded on this backend`);
-  return simd;
+  return { simd, backend };
 }
 
 function rowsAndWidth(t: TensorInfo): [number, number] {
@@ -30,8 +32,7 @@ function rowsAndWidth(t: TensorInfo): [number, number] {
 }
 
 const cwBoxKernel: KernelFunc = (args) => {
-  const simd = simdOf(args.backend, CW_BOX_KERNEL);
-  const backend = args.backend as unknown as { makeOutput(shape: number[], dtype: 'float32'): TensorInfo };
+  const { simd, backend } = simdOf(args.backend, CW_BOX_KERNEL);
   const i = args.inputs as unknown as { delta: TensorInfo; base: TensorInfo; mid: TensorInfo; half: TensorInfo; xt: TensorInfo; mask?: TensorInfo; x?: TensorInfo; tau?: TensorInfo };
   const [rows, D] = rowsAndWidth(i.delta);
   if ((i.mask === undefined) !== (i.x === undefined)) throw new Error(`ae-manifold: ${CW_BOX_KERNEL} takes mask and x together`);
@@ -44,8 +45,7 @@ const cwBoxKernel: KernelFunc = (args) => {
 };
 
 const cwAdamKernel: KernelFunc = (args) => {
-  const simd = simdOf(args.backend, CW_ADAM_KERNEL);
-  const backend = args.backend as unknown as { makeOutput(shape: number[], dtype: 'float32'): TensorInfo };
+  const { simd, backend } = simdOf(args.backend, CW_ADAM_KERNEL);
   const i = args.inputs as unknown as { gImg: TensorInfo; jac: TensorInfo; dper: TensorInfo; delta: TensorInfo; m: TensorInfo; v: TensorInfo; stepSize: TensorInfo; active?: TensorInfo };
   const a = args.attrs as unknown as { beta1: number; beta2: number; epsilon: number };
   const [rows, D] = rowsAndWidth(i.delta);

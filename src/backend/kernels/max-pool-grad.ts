@@ -50,7 +50,7 @@ export function maxPoolGradConfig(stock: KernelConfig): KernelConfig {
     const { top, left } = info.padInfo;
     const out = backend.makeOutput([...input.shape], 'float32');
     const simd = simdKernelsOf(backend);
-    if (simd && fh === 2 && fw === 2 && isTiledPool(info) && out.shape.length > 0 && N * H * W * C > 0) {
+    if (simd && fh === 2 && fw === 2 && isTiledPool(info) && N * H * W * C > 0) {
       simd.maxPoolGrad2x2(input, dy, out, N, H, W, C, Ho, Wo);
       return out;
     }
