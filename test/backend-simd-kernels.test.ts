@@ -1,7 +1,7 @@
 /**
  * ae-manifold's wasm SIMD kernels module (src/backend/kernels/simd): the binaries are safe to run
- * inside tfjs's memory, tanh is accurate, the multi-channel col2im input gradient matches cpu, and
- * the fused C&W step gives the attack the op path gives.
+ * inside tfjs's memory, tanh is accurate, the multi-channel col2im input gradient and the
+ * one-channel convolution match cpu, and the fused C&W step gives the attack the op path gives.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +15,7 @@ import { CW_ADAM_KERNEL, cwStepConfigs, fusedCwStepAvailable } from '../src/back
 import { carliniWagnerL0, carliniWagnerL2, carliniWagnerLinf } from '../src/attacks/index.js';
 import { createRng } from '../src/internal/rng.js';
 import { tanhConfig } from '../src/backend/kernels/tanh.js';
+import { oneChannelConvConfig, oneChannelGeometry } from '../src/backend/kernels/conv2d-one-channel.js';
 
 /** Section ids of a wasm binary, and its import entries as "module.name". */
 function sections(bytes: Uint8Array): { ids: number[]; imports: string[] } {
@@ -132,6 +133,57 @@ test('Conv2DBackpropInput matMul + SIMD col2im on multi-channel inputs matches c
   }
   // 'same' stride-1 convolutions keep the forward-convolution path (no extra work to avoid).
   assert.ok(!useCol2imBackpropInput({ dataId: {}, shape: [2, 8, 8, 16], dtype: 'float32' }, { dataId: {}, shape: [3, 3, 16, 16], dtype: 'float32' }, { strides: 1, pad: 'same', inputShape: [2, 8, 8, 16] }, true));
+});
+
+test('one-channel Conv2D and FusedConv2D (bias, linear or ReLU) on the SIMD kernel match cpu; other cases keep the stock kernel', async () => {
+  await useWasm();
+  const rng = createRng(43);
+  // Replacements whose stock fallback throws: a covered case must run on the SIMD kernel.
+  const throwing = (name: string): tf.KernelConfig => ({ kernelName: name, backendName: 'wasm', kernelFunc: () => assert.fail(`the stock ${name} ran`) });
+  const cases: Array<{ n: number; h: number; w: number; k: [number, number]; co: number }> = [
+    { n: 3, h: 28, w: 28, k: [5, 5], co: 16 }, // the MNIST CNN's first layer
+    { n: 2, h: 9, w: 8, k: [3, 2], co: 4 }, // odd output width (the one-pixel tail)
+    { n: 1, h: 6, w: 11, k: [5, 5], co: 20 }, // 16 + 4 channels
+    { n: 2, h: 5, w: 5, k: [5, 5], co: 8 }, // a 1 × 1 output
+  ];
+  for (const c of cases) {
+    const xShape: [number, number, number, number] = [c.n, c.h, c.w, 1];
+    const filterShape: [number, number, number, number] = [c.k[0], c.k[1], 1, c.co];
+    assert.ok(oneChannelGeometry(xShape, filterShape, { strides: 1, pad: 'valid' }), JSON.stringify(c));
+    const x = randomArray(rng, size(xShape));
+    const filter = randomArray(rng, size(filterShape));
+    const bias = randomArray(rng, c.co);
+    for (const [name, activation] of [['Conv2D', undefined], ['FusedConv2D', 'linear'], ['FusedConv2D', 'relu'], ['FusedConv2D', undefined]] as const) {
+      const withBias = name === 'FusedConv2D' && activation !== undefined;
+      const attrs = { strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1, ...(activation ? { activation } : {}) } as unknown as tf.NamedAttrMap;
+      const inputs = (): tf.NamedTensorMap => ({ x: tf.tensor4d(x, xShape), filter: tf.tensor4d(filter, filterShape), ...(withBias ? { bias: tf.tensor1d(bias) } : {}) });
+      const r = await onBoth(() => tf.tidy(() => tf.engine().runKernel(name, inputs(), attrs) as tf.Tensor));
+      const e = relErr(r.wasm, r.cpu);
+      assert.ok(e <= 1e-5, `${name} ${activation} ${JSON.stringify(c)}: relative error ${e}`);
+      // The same values from the replacement alone (no stock fallback possible).
+      await expectNoLeaks(async () => {
+        const t = inputs();
+        const info = oneChannelConvConfig(throwing(name)).kernelFunc({ inputs: t, attrs, backend: tf.backend() }) as tf.TensorInfo;
+        const y = tf.engine().makeTensorFromTensorInfo(info);
+        assert.deepEqual(Array.from(await y.data()), Array.from(r.wasm));
+        tf.dispose([y, ...Object.values(t)]);
+      });
+    }
+  }
+  // Not covered, so the stock kernel runs: padding, stride, dilation, channel counts, layout, PReLU.
+  const notCovered: Array<[number[], number[], Record<string, unknown>]> = [
+    [[1, 8, 8, 1], [3, 3, 1, 8], { strides: 1, pad: 'same' }],
+    [[1, 8, 8, 1], [3, 3, 1, 8], { strides: 2, pad: 'valid' }],
+    [[1, 8, 8, 1], [3, 3, 1, 8], { strides: 1, pad: 'valid', dilations: 2 }],
+    [[1, 8, 8, 1], [3, 3, 1, 6], { strides: 1, pad: 'valid' }],
+    [[1, 8, 8, 2], [3, 3, 2, 8], { strides: 1, pad: 'valid' }],
+    [[1, 1, 8, 8], [3, 3, 1, 8], { strides: 1, pad: 'valid', dataFormat: 'NCHW' }],
+  ];
+  for (const [xs, fs, a] of notCovered) assert.equal(oneChannelGeometry(xs, fs, a as never), undefined, JSON.stringify([xs, fs, a]));
+  const prelu = oneChannelConvConfig(throwing('FusedConv2D'));
+  const preluInputs = { x: tf.ones([1, 8, 8, 1]), filter: tf.ones([3, 3, 1, 8]), preluActivationWeights: tf.ones([8]) };
+  assert.throws(() => prelu.kernelFunc({ inputs: preluInputs, attrs: { strides: 1, pad: 'valid', activation: 'prelu' }, backend: tf.backend() }), /the stock FusedConv2D ran/);
+  tf.dispose(Object.values(preluInputs));
 });
 
 test('the fused C&W step kernels give the attacks the results of the op path (L2, L∞, L0)', async () => {

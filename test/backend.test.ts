@@ -64,7 +64,7 @@ test('useWasmBackend: wasm is active, the report is complete, and a second call 
   assert.equal(tf.getBackend(), 'wasm');
   assert.equal(typeof r.simd, 'boolean');
   assert.equal(r.threads, 1);
-  assert.deepEqual([...r.kernels].sort(), ['AeManifoldCwAdam', 'AeManifoldCwBox', 'BatchMatMul', 'Cast', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Identity', 'MaxPoolGrad', 'Mean', 'SplitV', 'Sum', 'Tanh', 'Tile']);
+  assert.deepEqual([...r.kernels].sort(), ['AeManifoldCwAdam', 'AeManifoldCwBox', 'BatchMatMul', 'Cast', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'FusedConv2D', 'Identity', 'MaxPoolGrad', 'Mean', 'SplitV', 'Sum', 'Tanh', 'Tile']);
   assert.equal(r.simdKernels, true, 'the SIMD kernels module is loaded on the backend memory');
   assert.deepEqual(r.warnings, []);
   assert.deepEqual(r.options, { threads: 1, kernels: true });

@@ -1,7 +1,7 @@
 /**
  * Registers the wasm kernels of ae-manifold: the missing `Conv2DBackpropFilter` always, and the
  * faster replacements (`Conv2DBackpropInput`, `BatchMatMul`, `MaxPoolGrad`, `Sum`, `Mean`,
- * `Tile`, `SplitV`, `Tanh`, and copy-free `Identity`/`Cast`) and the fused C&W step kernels
+ * `Tile`, `SplitV`, `Tanh`, one-channel `Conv2D`/`FusedConv2D`, and copy-free `Identity`/`Cast`) and the fused C&W step kernels
  * (`AeManifoldCwBox`, `AeManifoldCwAdam`) when asked. Idempotent. Some of the
  * replacements use the SIMD kernels module (simd/module.ts) when it is loaded on the backend.
  * @module
@@ -12,6 +12,7 @@ import { aliasConfig } from './alias.js';
 import { batchMatMulConfig } from './batch-mat-mul.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
+import { oneChannelConvConfig } from './conv2d-one-channel.js';
 import { cwStepConfigs } from './cw-step.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { splitVConfig } from './split-v.js';
@@ -20,7 +21,7 @@ import { tanhConfig } from './tanh.js';
 import { tileConfig } from './tile.js';
 
 /** Every kernel ae-manifold may register on wasm. */
-export const WASM_KERNEL_NAMES = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Sum', 'Mean', 'Tile', 'SplitV', 'Tanh', 'Identity', 'Cast', 'AeManifoldCwBox', 'AeManifoldCwAdam'] as const;
+export const WASM_KERNEL_NAMES = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'BatchMatMul', 'MaxPoolGrad', 'Sum', 'Mean', 'Tile', 'SplitV', 'Tanh', 'Conv2D', 'FusedConv2D', 'Identity', 'Cast', 'AeManifoldCwBox', 'AeManifoldCwAdam'] as const;
 
 const ours = new WeakSet<KernelFunc>();
 
@@ -59,6 +60,8 @@ export function installWasmKernels(fast: boolean): string[] {
     replace('Tile', tileConfig);
     replace('SplitV', splitVConfig);
     replace('Tanh', tanhConfig);
+    replace('Conv2D', oneChannelConvConfig);
+    replace('FusedConv2D', oneChannelConvConfig);
     for (const config of cwStepConfigs()) if (!tf.getKernel(config.kernelName, 'wasm')) register(config);
     replace('Identity', aliasConfig);
     replace('Cast', aliasConfig);

@@ -23,6 +23,18 @@ export interface SimdKernels {
   cwBox(inputs: CwBoxInputs, outputs: CwBoxOutputs, rows: number, D: number): void;
   /** The step's gradient and Adam update (kernels.c: `cw_adam`). */
   cwAdam(inputs: CwAdamInputs, outputs: CwAdamOutputs, rows: number, D: number, constants: AdamConstants): void;
+  /** y = x ⋆ w + bias (then ReLU when `relu`) for a one-channel x: 'valid', stride 1, Co % 4 = 0. */
+  conv1chForward(x: TensorInfo, w: TensorInfo, bias: TensorInfo | undefined, y: TensorInfo, geometry: Conv1chGeometry, relu: boolean): void;
+}
+
+/** Shapes of a one-input-channel 'valid' convolution: x [N, H, W, 1], w [kh, kw, 1, Co]. */
+export interface Conv1chGeometry {
+  N: number;
+  H: number;
+  W: number;
+  kh: number;
+  kw: number;
+  Co: number;
 }
 
 /** Inputs of `cw_box`: `[rows, D]` tensors, `[D]` mid and half, `[rows]` τ (L∞ only). */
@@ -96,6 +108,7 @@ interface Exports {
   tanh_f32(x: number, y: number, n: number): void;
   cw_box(...args: number[]): void;
   cw_adam(...args: number[]): void;
+  conv1ch_forward(...args: number[]): void;
 }
 
 const loaded = new WeakMap<object, SimdKernels>();
@@ -146,6 +159,9 @@ export async function loadSimdKernels(backend: WasmHeapBackend): Promise<boolean
     },
     cwAdam(i, o, rows, D, k) {
       e.cw_adam(at(i.gImg), at(i.jac), at(i.dper), at(i.delta), at(i.m), at(i.v), at(i.stepSize), opt(i.active), at(o.grad), at(o.delta), at(o.m), at(o.v), rows, D, k.beta1, k.oneMinusBeta1, k.beta2, k.oneMinusBeta2, k.epsilon);
+    },
+    conv1chForward(x, w, bias, y, g, relu) {
+      e.conv1ch_forward(at(x), at(w), opt(bias), at(y), g.N, g.H, g.W, g.kh, g.kw, g.Co, relu ? 1 : 0);
     },
   });
   return true;
