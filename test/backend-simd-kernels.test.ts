@@ -180,10 +180,14 @@ test('one-channel Conv2D and FusedConv2D (bias, linear or ReLU) on the SIMD kern
     [[1, 1, 8, 8], [3, 3, 1, 8], { strides: 1, pad: 'valid', dataFormat: 'NCHW' }],
   ];
   for (const [xs, fs, a] of notCovered) assert.equal(oneChannelGeometry(xs, fs, a as never), undefined, JSON.stringify([xs, fs, a]));
-  const prelu = oneChannelConvConfig(throwing('FusedConv2D'));
-  const preluInputs = { x: tf.ones([1, 8, 8, 1]), filter: tf.ones([3, 3, 1, 8]), preluActivationWeights: tf.ones([8]) };
-  assert.throws(() => prelu.kernelFunc({ inputs: preluInputs, attrs: { strides: 1, pad: 'valid', activation: 'prelu' }, backend: tf.backend() }), /the stock FusedConv2D ran/);
-  tf.dispose(Object.values(preluInputs));
+  // PReLU, and a bias that is not one value per channel, go to the stock kernel too.
+  const stockOnly = oneChannelConvConfig(throwing('FusedConv2D'));
+  const x8 = tf.ones([1, 8, 8, 1]);
+  const f8 = tf.ones([3, 3, 1, 8]);
+  const extra = { preluActivationWeights: tf.ones([8]), bias: tf.ones([1]) };
+  assert.throws(() => stockOnly.kernelFunc({ inputs: { x: x8, filter: f8, preluActivationWeights: extra.preluActivationWeights }, attrs: { strides: 1, pad: 'valid', activation: 'prelu' }, backend: tf.backend() }), /the stock FusedConv2D ran/);
+  assert.throws(() => stockOnly.kernelFunc({ inputs: { x: x8, filter: f8, bias: extra.bias }, attrs: { strides: 1, pad: 'valid', activation: 'linear' }, backend: tf.backend() }), /the stock FusedConv2D ran/);
+  tf.dispose([x8, f8, ...Object.values(extra)]);
 });
 
 test('the fused C&W step kernels give the attacks the results of the op path (L2, L∞, L0)', async () => {

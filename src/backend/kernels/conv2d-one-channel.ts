@@ -3,8 +3,10 @@
  * SIMD kernels: `Conv2D` and `FusedConv2D` (bias, linear or ReLU activation), forward. XNNPACK
  * runs these at about half the multiply-add rate of its multi-channel convolutions, since the
  * reduction has only kh·kw terms; kernels.c (`conv1ch_forward`) makes the output channels the
- * vector lanes instead (2.2× XNNPACK's rate on the MNIST CNN's first layer). Covered: NHWC float32, 'valid' padding (or explicit zero padding), stride 1,
- * dilation 1, a multiple of 4 output channels. Everything else runs the stock kernel.
+ * vector lanes instead (2.2× XNNPACK's rate on the MNIST CNN's first layer). Covered: NHWC
+ * float32, 'valid' padding (or explicit zero padding), stride 1, dilation 1, a multiple of 4
+ * output channels, bias of one value per channel, linear or ReLU activation. Everything else runs
+ * the stock kernel.
  * @module
  */
 import { backend_util } from '@tensorflow/tfjs-core';
@@ -44,16 +46,10 @@ export function oneChannelGeometry(inputShape: readonly number[], filterShape: r
     attrs.pad,
     attrs.dimRoundingMode,
   );
+  // With no padding at stride 1 the output is (H − kh + 1) × (W − kw + 1), as the kernel assumes.
   const { top, bottom, left, right } = info.padInfo;
   if (top !== 0 || bottom !== 0 || left !== 0 || right !== 0) return undefined;
-  if (info.outHeight !== H - kh + 1 || info.outWidth !== W - kw + 1) return undefined;
   return { N, H, W, kh, kw, Co };
-}
-
-/** The path's test on float32 tensors; `undefined` when the stock kernel must run. */
-function geometryOf(x: TensorInfo, filter: TensorInfo, attrs: ConvAttrs): Conv1chGeometry | undefined {
-  if (x.dtype !== 'float32' || filter.dtype !== 'float32') return undefined;
-  return oneChannelGeometry(x.shape, filter.shape, attrs);
 }
 
 /** Replacement for `Conv2D` and `FusedConv2D` around the stock config. */
@@ -65,9 +61,11 @@ export function oneChannelConvConfig(stock: KernelConfig): KernelConfig {
     const backend = args.backend;
     const simd = simdKernelsOf(backend);
     const activation = fused ? (attrs.activation ?? 'linear') : 'linear';
-    const g = simd && hasHeapAccess(backend) && !preluActivationWeights && (activation === 'linear' || activation === 'relu') ? geometryOf(x, filter, attrs) : undefined;
-    const biasOk = !bias || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === g?.Co);
-    if (!g || !simd || !hasHeapAccess(backend) || !biasOk) return stock.kernelFunc(args);
+    if (!simd || !hasHeapAccess(backend) || preluActivationWeights || (activation !== 'linear' && activation !== 'relu') || x.dtype !== 'float32' || filter.dtype !== 'float32') {
+      return stock.kernelFunc(args);
+    }
+    const g = oneChannelGeometry(x.shape, filter.shape, attrs);
+    if (!g || (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== g.Co))) return stock.kernelFunc(args);
     const y = backend.makeOutput([g.N, g.H - g.kh + 1, g.W - g.kw + 1, g.Co], 'float32');
     simd.conv1chForward(x, filter, bias, y, g, activation === 'relu');
     return y;

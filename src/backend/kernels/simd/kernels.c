@@ -369,8 +369,7 @@ void conv1ch_forward(const f32 *x, const f32 *w, const f32 *bias, f32 *y, int N,
       for (; c + 16 <= Co; c += 16) {
         const f4 b0 = bias ? wasm_v128_load(bias + c) : zero, b1 = bias ? wasm_v128_load(bias + c + 4) : zero;
         const f4 b2 = bias ? wasm_v128_load(bias + c + 8) : zero, b3 = bias ? wasm_v128_load(bias + c + 12) : zero;
-        int ox = 0;
-        for (; ox + 2 <= Wo; ox += 2) {
+        for (int ox = 0; ox + 2 <= Wo; ox += 2) {
           f4 p0 = b0, p1 = b1, p2 = b2, p3 = b3, q0 = b0, q1 = b1, q2 = b2, q3 = b3;
           for (int a = 0; a < kh; a++) {
             const f32 *xa = xr + (long)a * W + ox;
@@ -392,24 +391,13 @@ void conv1ch_forward(const f32 *x, const f32 *w, const f32 *bias, f32 *y, int N,
           wasm_v128_store(yp, p0); wasm_v128_store(yp + 4, p1); wasm_v128_store(yp + 8, p2); wasm_v128_store(yp + 12, p3);
           wasm_v128_store(yq, q0); wasm_v128_store(yq + 4, q1); wasm_v128_store(yq + 8, q2); wasm_v128_store(yq + 12, q3);
         }
-        for (; ox < Wo; ox++) {
-          f4 p0 = b0, p1 = b1, p2 = b2, p3 = b3;
-          for (int a = 0; a < kh; a++) {
-            for (int b = 0; b < kw; b++) {
-              const f32 *wt = w + ((long)a * kw + b) * Co + c;
-              const f4 s = wasm_v128_load32_splat(xr + (long)a * W + ox + b);
-              MADD(p0, s, wasm_v128_load(wt)); MADD(p1, s, wasm_v128_load(wt + 4));
-              MADD(p2, s, wasm_v128_load(wt + 8)); MADD(p3, s, wasm_v128_load(wt + 12));
-            }
-          }
-          if (relu) { p0 = wasm_f32x4_max(p0, zero); p1 = wasm_f32x4_max(p1, zero); p2 = wasm_f32x4_max(p2, zero); p3 = wasm_f32x4_max(p3, zero); }
-          f32 *yp = yr + (long)ox * Co + c;
-          wasm_v128_store(yp, p0); wasm_v128_store(yp + 4, p1); wasm_v128_store(yp + 8, p2); wasm_v128_store(yp + 12, p3);
-        }
       }
-      for (; c < Co; c += 4) {
-        const f4 b0 = bias ? wasm_v128_load(bias + c) : zero;
-        for (int ox = 0; ox < Wo; ox++) {
+      /* One vector of channels at a time: the channels after the last 16, and the last pixel of
+       * an odd row for the first ones. */
+      const int paired = Wo & ~1, c16 = c;
+      for (int ox = 0; ox < Wo; ox++) {
+        for (c = ox < paired ? c16 : 0; c < Co; c += 4) {
+          const f4 b0 = bias ? wasm_v128_load(bias + c) : zero;
           f4 p0 = b0;
           for (int a = 0; a < kh; a++)
             for (int b = 0; b < kw; b++)
