@@ -1,7 +1,8 @@
 /**
  * ae-manifold's wasm SIMD kernels module (src/backend/kernels/simd): the binaries are safe to run
- * inside tfjs's memory, tanh is accurate, the multi-channel col2im input gradient and the
- * one-channel convolution match cpu, and the fused C&W step gives the attack the op path gives.
+ * inside tfjs's memory, tanh is accurate, the multi-channel col2im input gradient, the input
+ * gradient from a max-pool's gradient and the one-channel convolution match cpu, and the fused
+ * C&W step gives the attack the op path gives.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +11,8 @@ import { useWasm } from './support/wasm.js';
 import { onBoth, randomArray, relErr, size } from './support/kernel-check.js';
 import { SIMD_KERNELS_PLAIN, SIMD_KERNELS_SHARED } from '../src/backend/kernels/simd/binary.js';
 import { simdKernelsOf } from '../src/backend/kernels/simd/module.js';
-import { useCol2imBackpropInput } from '../src/backend/kernels/conv2d-backprop-input.js';
+import { pooledGradientGeometry, useCol2imBackpropInput } from '../src/backend/kernels/conv2d-backprop-input.js';
+import { convPooledScratchSize } from '../src/backend/kernels/simd/module.js';
 import { CW_ADAM_KERNEL, cwStepConfigs, fusedCwStepAvailable } from '../src/backend/kernels/cw-step.js';
 import { carliniWagnerL0, carliniWagnerL2, carliniWagnerLinf } from '../src/attacks/index.js';
 import { createRng } from '../src/internal/rng.js';
@@ -133,6 +135,93 @@ test('Conv2DBackpropInput matMul + SIMD col2im on multi-channel inputs matches c
   }
   // 'same' stride-1 convolutions keep the forward-convolution path (no extra work to avoid).
   assert.ok(!useCol2imBackpropInput({ dataId: {}, shape: [2, 8, 8, 16], dtype: 'float32' }, { dataId: {}, shape: [3, 3, 16, 16], dtype: 'float32' }, { strides: 1, pad: 'same', inputShape: [2, 8, 8, 16] }, true));
+});
+
+test("Conv2DBackpropInput from a 2 × 2 max-pool's gradient runs conv_dx_pooled and matches cpu; other gradients fall back", async () => {
+  await useWasm();
+  const rng = createRng(47);
+  const simd = simdKernelsOf(tf.backend())!;
+  const backend = tf.backend() as unknown as { makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo; typedArrayFromHeap(info: tf.TensorInfo): Float32Array; disposeData(id: object): void };
+  // dy with at most one non-zero value per 2 × 2 block and channel (a third of the blocks zero),
+  // and zeros in a last odd row or column, as a 2 × 2 'valid' max-pool's gradient.
+  const pooledDy = (shape: number[]): Float32Array => {
+    const [n, ho, wo, co] = shape as [number, number, number, number];
+    const dy = new Float32Array(size(shape));
+    for (let b = 0; b < n; b++)
+      for (let by = 0; by + 1 < ho; by += 2)
+        for (let bx = 0; bx + 1 < wo; bx += 2)
+          for (let c = 0; c < co; c++) {
+            if (rng.next() < 1 / 3) continue;
+            const t = Math.floor(rng.next() * 4);
+            dy[((b * ho + by + (t >> 1)) * wo + bx + (t & 1)) * co + c] = rng.normal();
+          }
+    return dy;
+  };
+  // The MNIST CNN's layers (tile in 9 registers; direct), 12 registers, a tile in memory, odd sizes.
+  const cases: Array<{ n: number; ho: number; wo: number; k: [number, number]; ci: number; co: number }> = [
+    { n: 3, ho: 24, wo: 24, k: [5, 5], ci: 1, co: 16 },
+    { n: 3, ho: 8, wo: 8, k: [5, 5], ci: 16, co: 16 },
+    { n: 2, ho: 9, wo: 10, k: [3, 3], ci: 3, co: 8 },
+    { n: 2, ho: 6, wo: 7, k: [5, 5], ci: 2, co: 4 },
+    { n: 1, ho: 5, wo: 7, k: [2, 3], ci: 4, co: 12 },
+  ];
+  for (const c of cases) {
+    const dyShape = [c.n, c.ho, c.wo, c.co];
+    const filterShape: [number, number, number, number] = [c.k[0], c.k[1], c.ci, c.co];
+    const xShape: [number, number, number, number] = [c.n, c.ho + c.k[0] - 1, c.wo + c.k[1] - 1, c.ci];
+    const attrs = { strides: 1, pad: 'valid', dataFormat: 'NHWC', inputShape: xShape } as const;
+    const g = pooledGradientGeometry({ dataId: {}, shape: dyShape, dtype: 'float32' }, { dataId: {}, shape: filterShape, dtype: 'float32' }, attrs);
+    assert.ok(g, JSON.stringify(c));
+    const filter = randomArray(rng, size(filterShape));
+    const wt = new Float32Array(filter.length); // [Co, kh·kw·Ci]
+    const K = size(filterShape) / c.co;
+    for (let k = 0; k < K; k++) for (let o = 0; o < c.co; o++) wt[o * K + k] = filter[k * c.co + o]!;
+    const run = (dy: Float32Array) => tf.tidy(() => tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor4d(dy, dyShape as never), filter: tf.tensor4d(filter, filterShape) }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor);
+    // The kernel itself: it accepts a pooled dy and refuses two non-zero values in one block, or
+    // a non-zero value in a last odd row, leaving dx as it was.
+    const direct = async (dy: Float32Array): Promise<Float32Array | false> =>
+      expectNoLeaks(() => {
+        const [dyT, wtT] = [tf.tensor4d(dy, dyShape as never), tf.tensor2d(wt, [c.co, K])];
+        const scratch = backend.makeOutput([convPooledScratchSize(g!)], 'float32');
+        const dx = backend.makeOutput(xShape, 'float32');
+        backend.typedArrayFromHeap(dx).fill(7);
+        const ok = simd.convDxPooled(dyT, wtT, dx, scratch, g!);
+        const out = backend.typedArrayFromHeap(dx).slice();
+        for (const info of [scratch, dx]) backend.disposeData(info.dataId);
+        tf.dispose([dyT, wtT]);
+        if (!ok) assert.ok(out.every((v) => v === 7), 'dx is left as it was');
+        return ok ? out : false;
+      });
+    const dy = pooledDy(dyShape);
+    const r = await onBoth(() => run(dy));
+    const e = relErr(r.wasm, r.cpu);
+    assert.ok(e <= 1e-5, `${JSON.stringify(c)}: relative error ${e}`);
+    const got = await direct(dy);
+    assert.ok(got, `${JSON.stringify(c)}: the pooled kernel accepts a pool's gradient`);
+    assert.deepEqual(Array.from(got), Array.from(r.wasm), 'Conv2DBackpropInput ran conv_dx_pooled');
+    const twoInBlock = dy.slice();
+    twoInBlock[0] = 1;
+    twoInBlock[c.co] = 2; // the first block, channel 0: positions 0 and 1
+    assert.equal(await direct(twoInBlock), false, 'two non-zero values in one block');
+    const fallback = await onBoth(() => run(twoInBlock));
+    assert.ok(relErr(fallback.wasm, fallback.cpu) <= 1e-5, 'the dense path gives the gradient');
+    if (c.ho % 2 === 1) {
+      const lastRow = dy.slice();
+      lastRow[lastRow.length - 1] = 1;
+      assert.equal(await direct(lastRow), false, 'a non-zero value in the last odd row');
+    }
+  }
+  // Not covered: stride 2, 'same' padding, 6 output channels, NCHW, a one-row output.
+  const notCovered: Array<[number[], number[], Record<string, unknown>]> = [
+    [[1, 4, 4, 8], [3, 3, 2, 8], { strides: 2, pad: 'valid', inputShape: [1, 9, 9, 2] }],
+    [[1, 8, 8, 8], [3, 3, 2, 8], { strides: 1, pad: 'same', inputShape: [1, 8, 8, 2] }],
+    [[1, 6, 6, 6], [3, 3, 2, 6], { strides: 1, pad: 'valid', inputShape: [1, 8, 8, 2] }],
+    [[1, 8, 6, 6], [3, 3, 8, 2], { strides: 1, pad: 'valid', dataFormat: 'NCHW', inputShape: [1, 2, 8, 8] }],
+    [[1, 1, 6, 8], [3, 3, 2, 8], { strides: 1, pad: 'valid', inputShape: [1, 3, 8, 2] }],
+  ];
+  for (const [dys, fs, a] of notCovered) {
+    assert.equal(pooledGradientGeometry({ dataId: {}, shape: dys, dtype: 'float32' }, { dataId: {}, shape: fs, dtype: 'float32' }, a as never), undefined, JSON.stringify([dys, fs, a]));
+  }
 });
 
 test('one-channel Conv2D and FusedConv2D (bias, linear or ReLU) on the SIMD kernel match cpu; other cases keep the stock kernel', async () => {

@@ -12,6 +12,11 @@
  * equivalent forward convolution would do at least {@link COL2IM_MIN_FLOP_RATIO}× the useful work
  * ('valid' convolutions on small maps, such as the second layer of the MNIST CNN: 2.25×) or where
  * there is no such convolution (stride > 1). Every other case calls the stock kernel.
+ *
+ * Before any of these, a 'valid' stride-1 gradient whose dy is a 2 × 2 max-pool's gradient (at
+ * most one non-zero value per 2 × 2 block and channel, checked on the values) runs the SIMD
+ * kernel `conv_dx_pooled`, which adds only the non-zero values' patches: about a quarter of the
+ * multiply-adds (on the MNIST CNN at batch 64: first layer 2.0 → 0.8 ms, second 1.8 → 0.9 ms).
  * @module
  */
 import { backend_util } from '@tensorflow/tfjs-core';
@@ -19,7 +24,8 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core
 import { f32, hasHeapAccess } from './heap.js';
 import type { WasmHeapBackend } from './heap.js';
 import { simdKernelsOf } from './simd/module.js';
-import type { SimdKernels } from './simd/module.js';
+import { convPooledScratchSize } from './simd/module.js';
+import type { ConvPooledGeometry, SimdKernels } from './simd/module.js';
 import { bindOp, disposeInfos, pair, wasmKernelFunc, replacementConfig } from './wasm-kernel-util.js';
 import type { WasmBackendLike } from './wasm-kernel-util.js';
 
@@ -110,6 +116,52 @@ export function useCol2imBackpropInput(dy: TensorInfo, filter: TensorInfo, attrs
 }
 
 /**
+ * Wᵀ: the filter [kh, kw, Ci, Co] viewed as [K, Co] (K = kh·kw·Ci) and transposed, in a new
+ * tensor of `shape` (K·Co values), so that each output channel's kh × kw × Ci patch is contiguous.
+ */
+function transposedFilter(backend: WasmHeapBackend, filter: TensorInfo, shape: number[]): TensorInfo {
+  const Co = filter.shape[3]!;
+  const K = filter.shape[0]! * filter.shape[1]! * filter.shape[2]!;
+  const wt = backend.makeOutput(shape, 'float32');
+  const w = f32(backend, filter);
+  const t = f32(backend, wt);
+  for (let k = 0; k < K; k++) for (let c = 0; c < Co; c++) t[c * K + k] = w[k * Co + c]!;
+  return wt;
+}
+
+/**
+ * The geometry of the pooled-gradient path, or `undefined` when it does not apply: NHWC float32,
+ * stride 1, no padding, output channels a multiple of 4, an output of at least 2 × 2.
+ */
+export function pooledGradientGeometry(dy: TensorInfo, filter: TensorInfo, attrs: InputAttrs): ConvPooledGeometry | undefined {
+  if (attrs.dataFormat === 'NCHW' || dy.dtype !== 'float32' || filter.dtype !== 'float32' || dy.shape.length !== 4 || filter.shape.length !== 4) return undefined;
+  const [sh, sw] = pair(attrs.strides);
+  if (sh !== 1 || sw !== 1) return undefined;
+  const [N, Ho, Wo, Co] = dy.shape as [number, number, number, number];
+  const [kh, kw, Ci, fc] = filter.shape as [number, number, number, number];
+  const [n, H, W, c] = attrs.inputShape;
+  if (fc !== Co || c !== Ci || n !== N || Co % 4 !== 0 || Ho < 2 || Wo < 2 || Ci < 1) return undefined;
+  const info = backend_util.computeConv2DInfo(attrs.inputShape, [kh, kw, Ci, Co], 1, 1, attrs.pad, attrs.dimRoundingMode);
+  const { top, bottom, left, right } = info.padInfo;
+  if (top !== 0 || bottom !== 0 || left !== 0 || right !== 0 || H !== Ho + kh - 1 || W !== Wo + kw - 1) return undefined;
+  return { N, Ho, Wo, Co, kh, kw, Ci };
+}
+
+/** dx by `conv_dx_pooled`, or `undefined` (nothing allocated remains) when dy is not a 2 × 2 pool's gradient. */
+function pooledGradientBackpropInput(backend: WasmHeapBackend, simd: SimdKernels, dy: TensorInfo, filter: TensorInfo, g: ConvPooledGeometry): TensorInfo | undefined {
+  const wt = transposedFilter(backend, filter, [g.Co, g.kh * g.kw * g.Ci]);
+  const scratch = backend.makeOutput([convPooledScratchSize(g)], 'float32');
+  const dx = backend.makeOutput([g.N, g.Ho + g.kh - 1, g.Wo + g.kw - 1, g.Ci], 'float32');
+  let done = false;
+  try {
+    done = simd.convDxPooled(dy, wt, dx, scratch, g);
+    return done ? dx : undefined;
+  } finally {
+    disposeInfos(backend, wt, scratch, done ? undefined : dx);
+  }
+}
+
+/**
  * dx = col2im(dy × Wᵀ). P = dy [N·Ho·Wo, Co] × Wᵀ [Co, kh·kw·Ci] holds, for each output pixel,
  * its contribution to every tap of its window; the taps of one window row are kw·Ci contiguous
  * values of P and of dx, so the overlap-add is a clipped run of additions per (pixel, window row).
@@ -136,16 +188,9 @@ function col2imBackpropInput(
   if (dy.shape[0] !== N || dy.shape[1] !== Ho || dy.shape[2] !== Wo || dy.shape[3] !== Co) {
     throw new Error(`ae-manifold: Conv2DBackpropInput: dy shape ${String(dy.shape)} does not match the output shape ${String(info.outShape)}`);
   }
-  const K = kh * kw * Ci;
-  const wt = backend.makeOutput([1, Co, K], 'float32');
+  const wt = transposedFilter(backend, filter, [1, Co, kh * kw * Ci]);
   let p: TensorInfo | undefined;
   try {
-    {
-      // Wᵀ: the filter [kh, kw, Ci, Co] viewed as [K, Co], transposed.
-      const w = f32(backend, filter);
-      const t = f32(backend, wt);
-      for (let k = 0; k < K; k++) for (let c = 0; c < Co; c++) t[c * K + k] = w[k * Co + c]!;
-    }
     const a: TensorInfo = { dataId: dy.dataId, shape: [1, N * Ho * Wo, Co], dtype: 'float32' };
     const out = matMul({ inputs: { a, b: wt }, attrs: { transposeA: false, transposeB: false }, backend: backend as unknown as Parameters<KernelFunc>[0]['backend'] });
     if (Array.isArray(out)) throw new Error('ae-manifold: expected a single output from BatchMatMul');
@@ -159,6 +204,7 @@ function col2imBackpropInput(
     const P = f32(backend, p);
     const dx = f32(backend, result);
     dx.fill(0);
+    const K = kh * kw * Ci;
     const rowP = kw * Ci;
     for (let n = 0; n < N; n++) {
       for (let oy = 0; oy < Ho; oy++) {
@@ -196,6 +242,11 @@ export function conv2DBackpropInputConfig(stock: KernelConfig): KernelConfig {
     const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
     const attrs = args.attrs as unknown as InputAttrs;
     const simd = simdKernelsOf(args.backend);
+    const pooled = simd && hasHeapAccess(args.backend) ? pooledGradientGeometry(dy, filter, attrs) : undefined;
+    if (pooled) {
+      const dx = pooledGradientBackpropInput(args.backend as WasmHeapBackend, simd!, dy, filter, pooled);
+      if (dx) return dx;
+    }
     if (useCol2imBackpropInput(dy, filter, attrs, simd !== undefined) && hasHeapAccess(args.backend)) {
       return col2imBackpropInput(args.backend, simd, matMulK, dy, filter, attrs);
     }

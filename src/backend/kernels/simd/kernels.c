@@ -409,3 +409,166 @@ void conv1ch_forward(const f32 *x, const f32 *w, const f32 *bias, f32 *y, int N,
     }
   }
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * The input gradient of a 'valid', stride-1 convolution when its output gradient dy comes from a
+ * 2 × 2 max-pool: in each 2 × 2 block of dy (rows and columns from 0) each channel has at most one
+ * non-zero value, the gradient of the block's winner. conv_dx_pooled checks that first and
+ * returns 0 without writing dx when it does not hold (any block and channel with two non-zero
+ * values, or a non-zero value in a last odd row or column); the caller then runs the dense
+ * kernel. Otherwise each (block, channel) with a non-zero g adds g·w[c] to the kh × kw × Ci patch
+ * of dx under its non-zero position, a quarter of the multiply-adds of the dense product, and it
+ * returns 1.
+ *   dy [N, Ho, Wo, Co], Co a multiple of 4
+ *   wt [Co, kh, kw, Ci] the filter, output channel first
+ *   dx [N, Ho + kh − 1, Wo + kw − 1, Ci], every element written
+ *   scratch: gs, ts [N·Hb·Wb·Co] (Hb = Ho/2, Wb = Wo/2: each block's gradient and position
+ *   0–3), then, when Ci is not a multiple of 4, ws [Co, 4, TV] and a tile [TV] (below); see
+ *   convPooledScratchSize in module.ts.
+ * With Ci a multiple of 4 the patches are added straight into dx, kh rows of kw·Ci contiguous
+ * values each. Otherwise the patches of neighbouring positions overlap at offsets that are not a
+ * whole vector apart, and each vector load would wait on an earlier, partly overlapping store.
+ * So each block's patches are summed in a tile of TH × TW values (TH = kh + 1, TW = (kw + 1)·Ci),
+ * which is then added to dx one value at a time. The filter is copied once per position, placed
+ * in a whole tile (ws, TV = TH·TW rounded up to a multiple of 4), so that every channel adds whole
+ * aligned vectors; the tile is held in registers when TV ≤ 48 (the MNIST CNN's first layer:
+ * 6 × 6), and in the scratch tile otherwise.
+ * ------------------------------------------------------------------------------------------- */
+
+/* d[0..L) += g·s[0..L) */
+static inline void axpy(f32 *d, const f32 *s, f32 g, int L) {
+  const f4 gv = wasm_f32x4_splat(g);
+  int i = 0;
+  for (; i + 4 <= L; i += 4) wasm_v128_store(d + i, wasm_f32x4_add(wasm_v128_load(d + i), wasm_f32x4_mul(gv, wasm_v128_load(s + i))));
+  for (; i < L; i++) d[i] += g * s[i];
+}
+
+/* Whether the n floats at p are all ±0. */
+static inline int allZero(const f32 *p, long n) {
+  for (long i = 0; i < n; i++)
+    if (p[i] != 0.0f) return 0;
+  return 1;
+}
+
+/* The block's tile in nv ≤ 12 vector registers: channel c adds gs[c]·ws[c, ts[c]]; then the tile
+ * is added to dx at d (rows of TW values, rowStride apart). */
+static inline __attribute__((always_inline)) void tile_in_registers(const f32 *gs, const int *ts, const f32 *ws, f32 *tile,
+                                                                     f32 *d, int Co, int TV, int TH, int TW, long rowStride,
+                                                                     const int nv) {
+  f4 a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
+  f4 a6 = a0, a7 = a0, a8 = a0, a9 = a0, a10 = a0, a11 = a0;
+  for (int c = 0; c < Co; c++) {
+    const f4 gk = wasm_v128_load32_splat(gs + c);
+    const f4 *w = (const f4 *)(ws + ((long)c * 4 + ts[c]) * TV);
+    MADD(a0, gk, w[0]); MADD(a1, gk, w[1]); MADD(a2, gk, w[2]); MADD(a3, gk, w[3]);
+    MADD(a4, gk, w[4]); MADD(a5, gk, w[5]); MADD(a6, gk, w[6]); MADD(a7, gk, w[7]);
+    MADD(a8, gk, w[8]);
+    if (nv > 9) { MADD(a9, gk, w[9]); MADD(a10, gk, w[10]); MADD(a11, gk, w[11]); }
+  }
+  f4 *o = (f4 *)tile;
+  o[0] = a0; o[1] = a1; o[2] = a2; o[3] = a3; o[4] = a4; o[5] = a5; o[6] = a6; o[7] = a7; o[8] = a8;
+  if (nv > 9) { o[9] = a9; o[10] = a10; o[11] = a11; }
+  for (int i = 0; i < TH; i++) {
+#pragma clang loop vectorize(disable) interleave(disable)
+    for (int k = 0; k < TW; k++) d[(long)i * rowStride + k] += tile[i * TW + k];
+  }
+}
+
+EXPORT(conv_dx_pooled)
+int conv_dx_pooled(const f32 *dy, const f32 *wt, f32 *dx, f32 *scratch, int N, int Ho, int Wo, int Co,
+                   int kh, int kw, int Ci) {
+  const int H = Ho + kh - 1, W = Wo + kw - 1, L = kw * Ci, Hb = Ho / 2, Wb = Wo / 2;
+  const long rowStride = (long)W * Ci, patch = (long)kh * L, cells = (long)N * Hb * Wb;
+  f32 *gs = scratch;
+  int *ts = (int *)(scratch + cells * Co);
+  const f4 zero = wasm_f32x4_splat(0.0f);
+  const v128_t one = wasm_i32x4_splat(1);
+  /* First pass: check, and each block's gradient and position (both 0 where it is all zero). */
+  for (int n = 0; n < N; n++) {
+    for (int by = 0; by < Hb; by++) {
+      for (int bx = 0; bx < Wb; bx++) {
+        const f32 *p0 = dy + (((long)n * Ho + 2 * by) * Wo + 2 * bx) * Co, *p1 = p0 + Co;
+        const f32 *p2 = p0 + (long)Wo * Co, *p3 = p2 + Co;
+        const long o = (((long)n * Hb + by) * Wb + bx) * Co;
+        for (int c = 0; c < Co; c += 4) {
+          const f4 v0 = wasm_v128_load(p0 + c), v1 = wasm_v128_load(p1 + c);
+          const f4 v2 = wasm_v128_load(p2 + c), v3 = wasm_v128_load(p3 + c);
+          const v128_t z0 = wasm_f32x4_eq(v0, zero), z1 = wasm_f32x4_eq(v1, zero);
+          const v128_t z2 = wasm_f32x4_eq(v2, zero), z3 = wasm_f32x4_eq(v3, zero);
+          /* Two non-zero values in a lane: one pair of positions with neither zero. */
+          const v128_t z23 = wasm_v128_and(z2, z3);
+          const v128_t pairs = wasm_v128_or(
+              wasm_v128_or(wasm_v128_andnot(wasm_v128_not(z0), wasm_v128_and(z1, z23)),
+                           wasm_v128_andnot(wasm_v128_not(z1), z23)),
+              wasm_v128_andnot(wasm_v128_not(z2), z3));
+          if (wasm_v128_any_true(pairs)) return 0;
+          /* At most one non-zero value per lane: it is the sum, at position 1·[v1] + 2·[v2] + 3·[v3]. */
+          wasm_v128_store(gs + o + c, wasm_f32x4_add(wasm_f32x4_add(v0, v1), wasm_f32x4_add(v2, v3)));
+          const v128_t t = wasm_i32x4_add(wasm_v128_andnot(one, z1),
+                                          wasm_i32x4_add(wasm_v128_andnot(wasm_i32x4_splat(2), z2), wasm_v128_andnot(wasm_i32x4_splat(3), z3)));
+          wasm_v128_store(ts + o + c, t);
+        }
+      }
+    }
+    /* A last odd row or column belongs to no block: it must be all zero. */
+    const f32 *img = dy + (long)n * Ho * Wo * Co;
+    if (Ho & 1) {
+      if (!allZero(img + (long)(Ho - 1) * Wo * Co, (long)Wo * Co)) return 0;
+    }
+    if (Wo & 1) {
+      for (int r = 0; r < Ho; r++)
+        if (!allZero(img + ((long)r * Wo + Wo - 1) * Co, Co)) return 0;
+    }
+  }
+  __builtin_memset(dx, 0, (unsigned long)N * H * W * Ci * sizeof(f32));
+  if (Ci % 4 == 0) {
+    for (int n = 0; n < N; n++) {
+      f32 *img = dx + (long)n * H * rowStride;
+      for (int by = 0; by < Hb; by++) {
+        for (int bx = 0; bx < Wb; bx++) {
+          const long o = (((long)n * Hb + by) * Wb + bx) * Co;
+          for (int c = 0; c < Co; c++) {
+            const f32 g = gs[o + c];
+            if (g == 0.0f) continue;
+            const int t = ts[o + c];
+            f32 *d = img + (long)(2 * by + (t >> 1)) * rowStride + (long)(2 * bx + (t & 1)) * Ci;
+            const f32 *w = wt + (long)c * patch;
+            for (int r = 0; r < kh; r++) axpy(d + r * rowStride, w + (long)r * L, g, L);
+          }
+        }
+      }
+    }
+    return 1;
+  }
+  /* Tiled form: ws [Co, 4, TV], channel c's patch placed at position t of a whole tile. */
+  const int TH = kh + 1, TW = (kw + 1) * Ci, TV = (TH * TW + 3) & ~3;
+  f32 *ws = scratch + 2 * cells * Co, *tile = ws + (long)Co * 4 * TV;
+  __builtin_memset(ws, 0, (unsigned long)Co * 4 * TV * sizeof(f32));
+  for (int c = 0; c < Co; c++)
+    for (int t = 0; t < 4; t++)
+      for (int r = 0; r < kh; r++)
+        for (int k = 0; k < L; k++) ws[((long)c * 4 + t) * TV + ((t >> 1) + r) * TW + (t & 1) * Ci + k] = wt[c * patch + (long)r * L + k];
+  for (int n = 0; n < N; n++) {
+    f32 *img = dx + (long)n * H * rowStride;
+    for (int by = 0; by < Hb; by++) {
+      for (int bx = 0; bx < Wb; bx++) {
+        const long o = (((long)n * Hb + by) * Wb + bx) * Co;
+        f32 *d = img + (long)(2 * by) * rowStride + (long)(2 * bx) * Ci;
+        if (TV <= 36) {
+          tile_in_registers(gs + o, ts + o, ws, tile, d, Co, TV, TH, TW, rowStride, 9);
+        } else if (TV <= 48) {
+          tile_in_registers(gs + o, ts + o, ws, tile, d, Co, TV, TH, TW, rowStride, 12);
+        } else {
+          __builtin_memset(tile, 0, (unsigned long)TV * sizeof(f32));
+          for (int c = 0; c < Co; c++)
+            if (gs[o + c] != 0.0f) axpy(tile, ws + ((long)c * 4 + ts[o + c]) * TV, gs[o + c], TV);
+          for (int i = 0; i < TH; i++) {
+#pragma clang loop vectorize(disable) interleave(disable)
+            for (int k = 0; k < TW; k++) d[(long)i * rowStride + k] += tile[i * TW + k];
+          }
+        }
+      }
+    }
+  }
+  return 1;
+}

@@ -25,6 +25,23 @@ export interface SimdKernels {
   cwAdam(inputs: CwAdamInputs, outputs: CwAdamOutputs, rows: number, D: number, constants: AdamConstants): void;
   /** y = x ⋆ w + bias (then ReLU when `relu`) for a one-channel x: 'valid', stride 1, Co % 4 = 0. */
   conv1chForward(x: TensorInfo, w: TensorInfo, bias: TensorInfo | undefined, y: TensorInfo, geometry: Conv1chGeometry, relu: boolean): void;
+  /**
+   * dx of a 'valid' stride-1 convolution from a dy with at most one non-zero value per 2 × 2 block
+   * and channel (a max-pool's gradient), or `false`, dx unwritten, when dy is not such (kernels.c:
+   * `conv_dx_pooled`). `wt` is the filter [Co, kh, kw, Ci]; `scratch` holds {@link convPooledScratchSize} floats.
+   */
+  convDxPooled(dy: TensorInfo, wt: TensorInfo, dx: TensorInfo, scratch: TensorInfo, geometry: ConvPooledGeometry): boolean;
+}
+
+/** Shapes of a 'valid' stride-1 convolution: dy [N, Ho, Wo, Co], filter [kh, kw, Ci, Co]. */
+export interface ConvPooledGeometry {
+  N: number;
+  Ho: number;
+  Wo: number;
+  Co: number;
+  kh: number;
+  kw: number;
+  Ci: number;
 }
 
 /** Shapes of a one-input-channel 'valid' convolution: x [N, H, W, 1], w [kh, kw, 1, Co]. */
@@ -102,6 +119,14 @@ export interface Col2imGeometry {
   left: number;
 }
 
+/** Floats of scratch `conv_dx_pooled` needs (kernels.c). */
+export function convPooledScratchSize(g: ConvPooledGeometry): number {
+  const blocks = 2 * g.N * Math.floor(g.Ho / 2) * Math.floor(g.Wo / 2) * g.Co;
+  if (g.Ci % 4 === 0) return blocks;
+  const tile = Math.ceil(((g.kh + 1) * (g.kw + 1) * g.Ci) / 4) * 4;
+  return blocks + g.Co * 4 * tile + tile;
+}
+
 interface Exports {
   col2im(...args: number[]): void;
   max_pool_grad_2x2(...args: number[]): void;
@@ -109,6 +134,7 @@ interface Exports {
   cw_box(...args: number[]): void;
   cw_adam(...args: number[]): void;
   conv1ch_forward(...args: number[]): void;
+  conv_dx_pooled(...args: number[]): number;
 }
 
 const loaded = new WeakMap<object, SimdKernels>();
@@ -162,6 +188,9 @@ export async function loadSimdKernels(backend: WasmHeapBackend): Promise<boolean
     },
     conv1chForward(x, w, bias, y, g, relu) {
       e.conv1ch_forward(at(x), at(w), opt(bias), at(y), g.N, g.H, g.W, g.kh, g.kw, g.Co, relu ? 1 : 0);
+    },
+    convDxPooled(dy, wt, dx, scratch, g) {
+      return e.conv_dx_pooled(at(dy), at(wt), at(dx), at(scratch), g.N, g.Ho, g.Wo, g.Co, g.kh, g.kw, g.Ci) === 1;
     },
   });
   return true;
