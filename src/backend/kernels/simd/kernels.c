@@ -423,13 +423,14 @@ void conv1ch_forward(const f32 *x, const f32 *w, const f32 *bias, f32 *y, int N,
  *   wt [Co, kh, kw, Ci] the filter, output channel first
  *   dx [N, Ho + kh − 1, Wo + kw − 1, Ci], every element written
  *   scratch: gs, ts [N·Hb·Wb·Co] (Hb = Ho/2, Wb = Wo/2: each block's gradient and position
- *   0–3), then, when Ci is not a multiple of 4, ws [Co, 4, TV] and a tile [TV] (below); see
- *   convPooledScratchSize in module.ts.
- * With Ci a multiple of 4 the patches are added straight into dx, kh rows of kw·Ci contiguous
- * values each. Otherwise the patches of neighbouring positions overlap at offsets that are not a
- * whole vector apart, and each vector load would wait on an earlier, partly overlapping store.
- * So each block's patches are summed in a tile of TH × TW values (TH = kh + 1, TW = (kw + 1)·Ci),
- * which is then added to dx one value at a time. The filter is copied once per position, placed
+ *   0–3), then, with Ci a multiple of 4, lists of a block's live channels [8·Co + 4], and
+ *   otherwise ws [Co, 4, TV] and a tile [TV] (below); see convPooledScratchSize in module.ts.
+ * A block's patches cover a (kh + 1) × (kw + 1) tile of dx pixels. With Ci a multiple of 4, each
+ * pixel's channels are summed over the block's live channels in registers and added to dx once
+ * (block_by_pixel). Otherwise the patches of neighbouring positions overlap at offsets that are
+ * not a whole vector apart, and each vector load would wait on an earlier, partly overlapping
+ * store; so each block's patches are summed in a tile of TH × TW values (TH = kh + 1,
+ * TW = (kw + 1)·Ci), which is then added to dx one value at a time. The filter is copied once per position, placed
  * in a whole tile (ws, TV = TH·TW rounded up to a multiple of 4), so that every channel adds whole
  * aligned vectors; the tile is held in registers when TV ≤ 48 (the MNIST CNN's first layer:
  * 6 × 6), and in the scratch tile otherwise.
@@ -471,6 +472,48 @@ static inline __attribute__((always_inline)) void tile_in_registers(const f32 *g
   for (int i = 0; i < TH; i++) {
 #pragma clang loop vectorize(disable) interleave(disable)
     for (int k = 0; k < TW; k++) d[(long)i * rowStride + k] += tile[i * TW + k];
+  }
+}
+
+/* One block's patches, Ci a multiple of 4: for each dx pixel of the block's (kh + 1) × (kw + 1)
+ * tile and each run of 4·nv channels, the sum over the live channels (lists by position t:
+ * gradients lg[t·Co + q], filter offsets lo[t·Co + q], count[t] of them) of g·w[tap], with the
+ * tap given by the pixel and t, in nv vector registers; then one add into dx. Each dx value is
+ * loaded and stored once per block, where adding patch by patch would chain each channel's
+ * store to the next channel's load of the same values. */
+static inline __attribute__((always_inline)) void block_by_pixel(const f32 *lg, const int *lo, const int *count, const f32 *wt,
+                                                                  f32 *d, int Co, int kh, int kw, int Ci, long rowStride,
+                                                                  const int nv) {
+  for (int i = 0; i <= kh; i++) {
+    for (int j = 0; j <= kw; j++) {
+      f32 *dp = d + (long)i * rowStride + (long)j * Ci;
+      for (int ch = 0; ch < Ci; ch += 4 * nv) {
+        f4 a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+        for (int t = 0; t < 4; t++) {
+          const int ty = i - (t >> 1), tx = j - (t & 1);
+          if (ty < 0 || ty >= kh || tx < 0 || tx >= kw) continue;
+          const long off = ((long)ty * kw + tx) * Ci + ch;
+          const f32 *g = lg + t * Co;
+          const int *w0 = lo + t * Co;
+          for (int q = 0; q < count[t]; q++) {
+            const f4 gk = wasm_v128_load32_splat(g + q);
+            const f4 *w = (const f4 *)(wt + w0[q] + off);
+            MADD(a0, gk, w[0]);
+            if (nv > 1) MADD(a1, gk, w[1]);
+            if (nv > 2) { MADD(a2, gk, w[2]); MADD(a3, gk, w[3]); }
+            if (nv > 4) { MADD(a4, gk, w[4]); MADD(a5, gk, w[5]); MADD(a6, gk, w[6]); MADD(a7, gk, w[7]); }
+          }
+        }
+        f4 *o = (f4 *)(dp + ch);
+        o[0] = wasm_f32x4_add(o[0], a0);
+        if (nv > 1) o[1] = wasm_f32x4_add(o[1], a1);
+        if (nv > 2) { o[2] = wasm_f32x4_add(o[2], a2); o[3] = wasm_f32x4_add(o[3], a3); }
+        if (nv > 4) {
+          o[4] = wasm_f32x4_add(o[4], a4); o[5] = wasm_f32x4_add(o[5], a5);
+          o[6] = wasm_f32x4_add(o[6], a6); o[7] = wasm_f32x4_add(o[7], a7);
+        }
+      }
+    }
   }
 }
 
@@ -522,18 +565,29 @@ int conv_dx_pooled(const f32 *dy, const f32 *wt, f32 *dx, f32 *scratch, int N, i
   }
   __builtin_memset(dx, 0, (unsigned long)N * H * W * Ci * sizeof(f32));
   if (Ci % 4 == 0) {
+    /* Lists of the live channels of a block by position: gradient and filter offset. */
+    f32 *lg = scratch + 2 * cells * Co;
+    int *lo = (int *)(lg + 4 * Co), *count = lo + 4 * Co;
+    const int nv = Ci % 32 == 0 ? 8 : Ci % 16 == 0 ? 4 : Ci % 8 == 0 ? 2 : 1;
     for (int n = 0; n < N; n++) {
       f32 *img = dx + (long)n * H * rowStride;
       for (int by = 0; by < Hb; by++) {
         for (int bx = 0; bx < Wb; bx++) {
           const long o = (((long)n * Hb + by) * Wb + bx) * Co;
+          count[0] = count[1] = count[2] = count[3] = 0;
           for (int c = 0; c < Co; c++) {
-            const f32 g = gs[o + c];
-            if (g == 0.0f) continue;
-            const int t = ts[o + c];
-            f32 *d = img + (long)(2 * by + (t >> 1)) * rowStride + (long)(2 * bx + (t & 1)) * Ci;
-            const f32 *w = wt + (long)c * patch;
-            for (int r = 0; r < kh; r++) axpy(d + r * rowStride, w + (long)r * L, g, L);
+            if (gs[o + c] == 0.0f) continue;
+            const int t = ts[o + c], q = t * Co + count[t]++;
+            lg[q] = gs[o + c];
+            lo[q] = (int)(c * patch);
+          }
+          if (!(count[0] | count[1] | count[2] | count[3])) continue;
+          f32 *d = img + (long)(2 * by) * rowStride + (long)(2 * bx) * Ci;
+          switch (nv) {
+            case 8: block_by_pixel(lg, lo, count, wt, d, Co, kh, kw, Ci, rowStride, 8); break;
+            case 4: block_by_pixel(lg, lo, count, wt, d, Co, kh, kw, Ci, rowStride, 4); break;
+            case 2: block_by_pixel(lg, lo, count, wt, d, Co, kh, kw, Ci, rowStride, 2); break;
+            default: block_by_pixel(lg, lo, count, wt, d, Co, kh, kw, Ci, rowStride, 1); break;
           }
         }
       }

@@ -122,7 +122,7 @@ export interface Col2imGeometry {
 /** Floats of scratch `conv_dx_pooled` needs (kernels.c). */
 export function convPooledScratchSize(g: ConvPooledGeometry): number {
   const blocks = 2 * g.N * Math.floor(g.Ho / 2) * Math.floor(g.Wo / 2) * g.Co;
-  if (g.Ci % 4 === 0) return blocks;
+  if (g.Ci % 4 === 0) return blocks + 8 * g.Co + 4;
   const tile = Math.ceil(((g.kh + 1) * (g.kw + 1) * g.Ci) / 4) * 4;
   return blocks + g.Co * 4 * tile + tile;
 }
