@@ -451,6 +451,15 @@ static inline int allZero(const f32 *p, long n) {
   return 1;
 }
 
+/* dx rows at d (rowStride apart) += the TH × TW tile, one value at a time: vector loads here would
+ * straddle the previous block's stores. */
+static inline void add_tile(f32 *d, const f32 *tile, int TH, int TW, long rowStride) {
+  for (int i = 0; i < TH; i++) {
+#pragma clang loop vectorize(disable) interleave(disable)
+    for (int k = 0; k < TW; k++) d[(long)i * rowStride + k] += tile[i * TW + k];
+  }
+}
+
 /* The block's tile in nv ≤ 12 vector registers: channel c adds gs[c]·ws[c, ts[c]]; then the tile
  * is added to dx at d (rows of TW values, rowStride apart). */
 static inline __attribute__((always_inline)) void tile_in_registers(const f32 *gs, const int *ts, const f32 *ws, f32 *tile,
@@ -469,10 +478,7 @@ static inline __attribute__((always_inline)) void tile_in_registers(const f32 *g
   f4 *o = (f4 *)tile;
   o[0] = a0; o[1] = a1; o[2] = a2; o[3] = a3; o[4] = a4; o[5] = a5; o[6] = a6; o[7] = a7; o[8] = a8;
   if (nv > 9) { o[9] = a9; o[10] = a10; o[11] = a11; }
-  for (int i = 0; i < TH; i++) {
-#pragma clang loop vectorize(disable) interleave(disable)
-    for (int k = 0; k < TW; k++) d[(long)i * rowStride + k] += tile[i * TW + k];
-  }
+  add_tile(d, tile, TH, TW, rowStride);
 }
 
 /* One block's patches, Ci a multiple of 4: for each dx pixel of the block's (kh + 1) × (kw + 1)
@@ -616,10 +622,7 @@ int conv_dx_pooled(const f32 *dy, const f32 *wt, f32 *dx, f32 *scratch, int N, i
           __builtin_memset(tile, 0, (unsigned long)TV * sizeof(f32));
           for (int c = 0; c < Co; c++)
             if (gs[o + c] != 0.0f) axpy(tile, ws + ((long)c * 4 + ts[o + c]) * TV, gs[o + c], TV);
-          for (int i = 0; i < TH; i++) {
-#pragma clang loop vectorize(disable) interleave(disable)
-            for (int k = 0; k < TW; k++) d[(long)i * rowStride + k] += tile[i * TW + k];
-          }
+          add_tile(d, tile, TH, TW, rowStride);
         }
       }
     }
