@@ -27,6 +27,73 @@ export function f6(logits: tf.Tensor2D, classMask: tf.Tensor2D, targeted: boolea
   });
 }
 
+/**
+ * f6 as {@link f6} (class entry masked to −∞) and its gradient, both computed in JavaScript from
+ * the logits read back with `dataSync`, as one custom op. For a backend whose `dataSync` is a read
+ * of its own memory (wasm), it takes the place of f6's ops and their tape gradient, about 30
+ * kernel calls per attack step, at the cost of one read and one upload each way. Same values as
+ * the op form in float32: the real-class term is Σ_k Z_k·[k = class] (so a non-finite logit
+ * poisons it as the op form's product does), the other-class maximum passes its gradient to every
+ * entry equal to it (as tfjs's max gradient), and ReLU's gradient is 0 at 0.
+ *
+ * @param logits `[B, K]`
+ * @param classes the class per row (target or label), at least B values
+ * @returns `[B]`, differentiable with respect to `logits`
+ *
+ * @example
+ * ```ts
+ * const f = f6FromValues(logits, Int32Array.from([3, 7]), true, 0); // targeted towards 3 and 7
+ * const g = tf.grad((z: tf.Tensor) => tf.sum(f6FromValues(z as tf.Tensor2D, [3, 7], true, 0)))(logits);
+ * ```
+ */
+export function f6FromValues(logits: tf.Tensor2D, classes: ArrayLike<number>, targeted: boolean, kappa: number): tf.Tensor1D {
+  const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const z = args[0] as tf.Tensor2D;
+    const [B, K] = z.shape;
+    const v = z.dataSync() as Float32Array;
+    const k32 = Math.fround(kappa);
+    const pre = new Float32Array(B); // margin + κ, before the ReLU
+    const other = new Float32Array(B);
+    const f = new Float32Array(B);
+    for (let r = 0; r < B; r++) {
+      const c = classes[r]!;
+      let real = 0;
+      let best = -Infinity;
+      let nan = false;
+      for (let k = 0; k < K; k++) {
+        const x = v[r * K + k]!;
+        real += x * (k === c ? 1 : 0);
+        if (k === c) continue;
+        if (Number.isNaN(x)) nan = true;
+        else if (x > best) best = x;
+      }
+      other[r] = nan ? NaN : best;
+      const margin = Math.fround(targeted ? other[r]! - Math.fround(real) : Math.fround(real) - other[r]!);
+      pre[r] = Math.fround(margin + k32);
+      f[r] = Number.isNaN(pre[r]!) ? NaN : Math.max(pre[r]!, 0);
+    }
+    return {
+      value: tf.tensor1d(f),
+      gradFunc: (dy: tf.Tensor) => {
+        const d = dy.dataSync();
+        const g = new Float32Array(B * K);
+        for (let r = 0; r < B; r++) {
+          const p = pre[r]!;
+          const gm = d[r]! * (Number.isNaN(p) ? NaN : p > 0 ? 1 : 0);
+          const dReal = targeted ? -gm : gm;
+          const c = classes[r]!;
+          for (let k = 0; k < K; k++) {
+            const x = v[r * K + k]!;
+            g[r * K + k] = dReal * (k === c ? 1 : 0) + (k !== c && x === other[r] ? -dReal : 0);
+          }
+        }
+        return tf.tensor2d(g, [B, K]);
+      },
+    };
+  });
+  return op(logits) as tf.Tensor1D;
+}
+
 /** Index of the largest value of row `r` (first one on ties, like numpy's argmax). */
 export function argmaxRow(values: ArrayLike<number>, r: number, cols: number): number {
   let best = 0;

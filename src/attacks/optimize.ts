@@ -17,7 +17,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers the gradients the attacks need
 import type { Box } from './tanh-box.js';
-import { f6 } from './objective.js';
+import { f6, f6FromValues } from './objective.js';
 import { UnsupportedModelError } from '../errors.js';
 import { CW_ADAM_KERNEL, CW_BOX_KERNEL, fusedCwStepAvailable } from '../backend/kernels/cw-step.js';
 
@@ -378,7 +378,8 @@ export class CwEngine {
   /**
    * The same step with the element-wise work in two fused wasm kernels (backend/kernels/cw-step.ts):
    * `AeManifoldCwBox` computes x′, the distance and the local derivatives ∂x′/∂δ and ∂dist/∂x′ in
-   * one pass; the tape then holds only the model and f6, whose gradient ∂(c·f)/∂x′ is taken;
+   * one pass; the tape then holds only the model and f6 (computed from the logits' values with its
+   * gradient, `f6FromValues`: wasm reads them without a copy), whose gradient ∂(c·f)/∂x′ is taken;
    * `AeManifoldCwAdam` forms ∂loss/∂δ = (∂(c·f)/∂x′ + ∂dist/∂x′)·∂x′/∂δ and takes the Adam step.
    * Same mathematics as the op path; rounding differs in the last bits (the distance is summed in
    * double, tanh is the SIMD one).
@@ -403,7 +404,7 @@ export class CwEngine {
     try {
       const { value, grad: gImg } = tf.valueAndGrad((x: tf.Tensor) => {
         const zz = this.logitsOf(x as tf.Tensor2D);
-        const ff = f6(zz, this.clsT!, cfg.targeted, cfg.kappa);
+        const ff = f6FromValues(zz, this.cls, cfg.targeted, cfg.kappa);
         z = tf.keep(zz);
         f = tf.keep(ff);
         return tf.sum(tf.mul(cT, ff));
