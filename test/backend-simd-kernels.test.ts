@@ -157,13 +157,16 @@ test("Conv2DBackpropInput from a 2 × 2 max-pool's gradient runs conv_dx_pooled 
           }
     return dy;
   };
-  // The MNIST CNN's layers (tile in 9 registers; direct), 12 registers, a tile in memory, odd sizes.
+  // The MNIST CNN's layers (tile in 9 registers; 4 vectors per pixel), 12 registers, a tile in
+  // memory, odd sizes with 1 vector per pixel, and 8 and 2 vectors per pixel.
   const cases: Array<{ n: number; ho: number; wo: number; k: [number, number]; ci: number; co: number }> = [
     { n: 3, ho: 24, wo: 24, k: [5, 5], ci: 1, co: 16 },
     { n: 3, ho: 8, wo: 8, k: [5, 5], ci: 16, co: 16 },
     { n: 2, ho: 9, wo: 10, k: [3, 3], ci: 3, co: 8 },
     { n: 2, ho: 6, wo: 7, k: [5, 5], ci: 2, co: 4 },
     { n: 1, ho: 5, wo: 7, k: [2, 3], ci: 4, co: 12 },
+    { n: 2, ho: 6, wo: 6, k: [3, 3], ci: 32, co: 8 }, // 8 vectors per pixel (the CIFAR-10 CNN's layers)
+    { n: 1, ho: 4, wo: 5, k: [3, 2], ci: 8, co: 4 }, // 2 vectors per pixel
   ];
   for (const c of cases) {
     const dyShape = [c.n, c.ho, c.wo, c.co];
@@ -173,24 +176,25 @@ test("Conv2DBackpropInput from a 2 × 2 max-pool's gradient runs conv_dx_pooled 
     const g = pooledGradientGeometry({ dataId: {}, shape: dyShape, dtype: 'float32' }, { dataId: {}, shape: filterShape, dtype: 'float32' }, attrs);
     assert.ok(g, JSON.stringify(c));
     const filter = randomArray(rng, size(filterShape));
-    const wt = new Float32Array(filter.length); // [Co, kh·kw·Ci]
-    const K = size(filterShape) / c.co;
-    for (let k = 0; k < K; k++) for (let o = 0; o < c.co; o++) wt[o * K + k] = filter[k * c.co + o]!;
     const run = (dy: Float32Array) => tf.tidy(() => tf.engine().runKernel('Conv2DBackpropInput', { dy: tf.tensor4d(dy, dyShape as never), filter: tf.tensor4d(filter, filterShape) }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor);
-    // The kernel itself: it accepts a pooled dy and refuses two non-zero values in one block, or
-    // a non-zero value in a last odd row, leaving dx as it was.
+    // The kernel itself: the check accepts a pooled dy and refuses two non-zero values in one
+    // block, or a non-zero value in a last odd row; after it, every element of dx is written
+    // (it starts as 7s).
     const direct = async (dy: Float32Array): Promise<Float32Array | false> =>
       expectNoLeaks(() => {
-        const [dyT, wtT] = [tf.tensor4d(dy, dyShape as never), tf.tensor2d(wt, [c.co, K])];
+        const [dyT, filterT] = [tf.tensor4d(dy, dyShape as never), tf.tensor4d(filter, filterShape)];
         const scratch = backend.makeOutput([convPooledScratchSize(g!)], 'float32');
-        const dx = backend.makeOutput(xShape, 'float32');
-        backend.typedArrayFromHeap(dx).fill(7);
-        const ok = simd.convDxPooled(dyT, wtT, dx, scratch, g!);
-        const out = backend.typedArrayFromHeap(dx).slice();
-        for (const info of [scratch, dx]) backend.disposeData(info.dataId);
-        tf.dispose([dyT, wtT]);
-        if (!ok) assert.ok(out.every((v) => v === 7), 'dx is left as it was');
-        return ok ? out : false;
+        let out: Float32Array | false = false;
+        if (simd.convDxPooledCheck(dyT, scratch, g!)) {
+          const dx = backend.makeOutput(xShape, 'float32');
+          backend.typedArrayFromHeap(dx).fill(7);
+          simd.convDxPooled(filterT, dx, scratch, g!);
+          out = backend.typedArrayFromHeap(dx).slice();
+          backend.disposeData(dx.dataId);
+        }
+        backend.disposeData(scratch.dataId);
+        tf.dispose([dyT, filterT]);
+        return out;
       });
     const dy = pooledDy(dyShape);
     const r = await onBoth(() => run(dy));

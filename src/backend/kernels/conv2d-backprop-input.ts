@@ -117,20 +117,6 @@ export function useCol2imBackpropInput(dy: TensorInfo, filter: TensorInfo, attrs
 }
 
 /**
- * Wᵀ: the filter [kh, kw, Ci, Co] viewed as [K, Co] (K = kh·kw·Ci) and transposed, in a new
- * tensor of `shape` (K·Co values), so that each output channel's kh × kw × Ci patch is contiguous.
- */
-function transposedFilter(backend: WasmHeapBackend, filter: TensorInfo, shape: number[]): TensorInfo {
-  const Co = filter.shape[3]!;
-  const K = filter.shape[0]! * filter.shape[1]! * filter.shape[2]!;
-  const wt = backend.makeOutput(shape, 'float32');
-  const w = f32(backend, filter);
-  const t = f32(backend, wt);
-  for (let k = 0; k < K; k++) for (let c = 0; c < Co; c++) t[c * K + k] = w[k * Co + c]!;
-  return wt;
-}
-
-/**
  * The geometry of the pooled-gradient path, or `undefined` when it does not apply: NHWC float32,
  * stride 1, no padding, output channels a multiple of 4, an output of at least 2 × 2.
  */
@@ -148,17 +134,19 @@ export function pooledGradientGeometry(dy: TensorInfo, filter: TensorInfo, attrs
   return { N, Ho, Wo, Co, kh, kw, Ci };
 }
 
-/** dx by `conv_dx_pooled`, or `undefined` (nothing allocated remains) when dy is not a 2 × 2 pool's gradient. */
+/**
+ * dx by `conv_dx_pooled`, or `undefined` when dy is not a 2 × 2 pool's gradient (then only the
+ * scratch was allocated, and it is freed).
+ */
 function pooledGradientBackpropInput(backend: WasmHeapBackend, simd: SimdKernels, dy: TensorInfo, filter: TensorInfo, g: ConvPooledGeometry): TensorInfo | undefined {
-  const wt = transposedFilter(backend, filter, [g.Co, g.kh * g.kw * g.Ci]);
   const scratch = backend.makeOutput([convPooledScratchSize(g)], 'float32');
-  const dx = backend.makeOutput([g.N, g.Ho + g.kh - 1, g.Wo + g.kw - 1, g.Ci], 'float32');
-  let done = false;
   try {
-    done = simd.convDxPooled(dy, wt, dx, scratch, g);
-    return done ? dx : undefined;
+    if (!simd.convDxPooledCheck(dy, scratch, g)) return undefined;
+    const dx = backend.makeOutput([g.N, g.Ho + g.kh - 1, g.Wo + g.kw - 1, g.Ci], 'float32');
+    simd.convDxPooled(filter, dx, scratch, g);
+    return dx;
   } finally {
-    disposeInfos(backend, wt, scratch, done ? undefined : dx);
+    disposeInfos(backend, scratch);
   }
 }
 
@@ -189,9 +177,16 @@ function col2imBackpropInput(
   if (dy.shape[0] !== N || dy.shape[1] !== Ho || dy.shape[2] !== Wo || dy.shape[3] !== Co) {
     throw new Error(`ae-manifold: Conv2DBackpropInput: dy shape ${String(dy.shape)} does not match the output shape ${String(info.outShape)}`);
   }
-  const wt = transposedFilter(backend, filter, [1, Co, kh * kw * Ci]);
+  const K = kh * kw * Ci;
+  const wt = backend.makeOutput([1, Co, K], 'float32');
   let p: TensorInfo | undefined;
   try {
+    {
+      // Wᵀ: the filter [kh, kw, Ci, Co] viewed as [K, Co], transposed.
+      const w = f32(backend, filter);
+      const t = f32(backend, wt);
+      for (let k = 0; k < K; k++) for (let c = 0; c < Co; c++) t[c * K + k] = w[k * Co + c]!;
+    }
     const a: TensorInfo = { dataId: dy.dataId, shape: [1, N * Ho * Wo, Co], dtype: 'float32' };
     const out = matMul({ inputs: { a, b: wt }, attrs: { transposeA: false, transposeB: false }, backend: backend as unknown as Parameters<KernelFunc>[0]['backend'] });
     if (Array.isArray(out)) throw new Error('ae-manifold: expected a single output from BatchMatMul');
@@ -205,7 +200,6 @@ function col2imBackpropInput(
     const P = f32(backend, p);
     const dx = f32(backend, result);
     dx.fill(0);
-    const K = kh * kw * Ci;
     const rowP = kw * Ci;
     for (let n = 0; n < N; n++) {
       for (let oy = 0; oy < Ho; oy++) {

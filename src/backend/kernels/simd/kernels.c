@@ -413,18 +413,19 @@ void conv1ch_forward(const f32 *x, const f32 *w, const f32 *bias, f32 *y, int N,
 /* ---------------------------------------------------------------------------------------------
  * The input gradient of a 'valid', stride-1 convolution when its output gradient dy comes from a
  * 2 × 2 max-pool: in each 2 × 2 block of dy (rows and columns from 0) each channel has at most one
- * non-zero value, the gradient of the block's winner. conv_dx_pooled checks that first and
- * returns 0 without writing dx when it does not hold (any block and channel with two non-zero
- * values, or a non-zero value in a last odd row or column); the caller then runs the dense
- * kernel. Otherwise each (block, channel) with a non-zero g adds g·w[c] to the kh × kw × Ci patch
- * of dx under its non-zero position, a quarter of the multiply-adds of the dense product, and it
- * returns 1.
+ * non-zero value, the gradient of the block's winner. conv_dx_pooled_check checks that, and
+ * returns 0 when it does not hold (any block and channel with two non-zero values, or a non-zero
+ * value in a last odd row or column); the caller then runs the dense kernel, having allocated
+ * nothing but the scratch. Otherwise conv_dx_pooled adds, for each (block, channel) with a
+ * non-zero g, g·w[c] to the kh × kw × Ci patch of dx under its non-zero position: a quarter of
+ * the multiply-adds of the dense product.
  *   dy [N, Ho, Wo, Co], Co a multiple of 4
- *   wt [Co, kh, kw, Ci] the filter, output channel first
+ *   filter [kh, kw, Ci, Co]
  *   dx [N, Ho + kh − 1, Wo + kw − 1, Ci], every element written
  *   scratch: gs, ts [N·Hb·Wb·Co] (Hb = Ho/2, Wb = Wo/2: each block's gradient and position
- *   0–3), then, with Ci a multiple of 4, lists of a block's live channels [8·Co + 4], and
- *   otherwise ws [Co, 4, TV] and a tile [TV] (below); see convPooledScratchSize in module.ts.
+ *   0–3), wt [Co, kh, kw, Ci] (the filter, output channel first), then, with Ci a multiple of 4,
+ *   lists of a block's live channels [8·Co + 4], and otherwise ws [Co, 4, TV] and a tile [TV]
+ *   (below); see convPooledScratchSize in module.ts.
  * A block's patches cover a (kh + 1) × (kw + 1) tile of dx pixels. With Ci a multiple of 4, each
  * pixel's channels are summed over the block's live channels in registers and added to dx once
  * (block_by_pixel). Otherwise the patches of neighbouring positions overlap at offsets that are
@@ -523,16 +524,16 @@ static inline __attribute__((always_inline)) void block_by_pixel(const f32 *lg, 
   }
 }
 
-EXPORT(conv_dx_pooled)
-int conv_dx_pooled(const f32 *dy, const f32 *wt, f32 *dx, f32 *scratch, int N, int Ho, int Wo, int Co,
-                   int kh, int kw, int Ci) {
-  const int H = Ho + kh - 1, W = Wo + kw - 1, L = kw * Ci, Hb = Ho / 2, Wb = Wo / 2;
-  const long rowStride = (long)W * Ci, patch = (long)kh * L, cells = (long)N * Hb * Wb;
+/* First pass: whether dy is a 2 × 2 pool's gradient; if so each block's gradient and position
+ * (both 0 where it is all zero) are in gs and ts at the start of scratch. */
+EXPORT(conv_dx_pooled_check)
+int conv_dx_pooled_check(const f32 *dy, f32 *scratch, int N, int Ho, int Wo, int Co) {
+  const int Hb = Ho / 2, Wb = Wo / 2;
+  const long cells = (long)N * Hb * Wb;
   f32 *gs = scratch;
   int *ts = (int *)(scratch + cells * Co);
   const f4 zero = wasm_f32x4_splat(0.0f);
   const v128_t one = wasm_i32x4_splat(1);
-  /* First pass: check, and each block's gradient and position (both 0 where it is all zero). */
   for (int n = 0; n < N; n++) {
     for (int by = 0; by < Hb; by++) {
       for (int bx = 0; bx < Wb; bx++) {
@@ -569,10 +570,24 @@ int conv_dx_pooled(const f32 *dy, const f32 *wt, f32 *dx, f32 *scratch, int N, i
         if (!allZero(img + ((long)r * Wo + Wo - 1) * Co, Co)) return 0;
     }
   }
+  return 1;
+}
+
+/* Second pass, after a successful check on the same scratch: dx from gs, ts and the filter
+ * [kh, kw, Ci, Co], which is first copied output channel first (wt [Co, kh, kw, Ci]) into scratch. */
+EXPORT(conv_dx_pooled)
+void conv_dx_pooled(const f32 *filter, f32 *dx, f32 *scratch, int N, int Ho, int Wo, int Co, int kh, int kw, int Ci) {
+  const int H = Ho + kh - 1, W = Wo + kw - 1, L = kw * Ci, Hb = Ho / 2, Wb = Wo / 2;
+  const long rowStride = (long)W * Ci, patch = (long)kh * L, cells = (long)N * Hb * Wb;
+  const f32 *gs = scratch;
+  const int *ts = (const int *)(scratch + cells * Co);
+  f32 *wt = scratch + 2 * cells * Co, *rest = wt + patch * Co;
+  for (long k = 0; k < patch; k++)
+    for (int c = 0; c < Co; c++) wt[c * patch + k] = filter[k * Co + c];
   __builtin_memset(dx, 0, (unsigned long)N * H * W * Ci * sizeof(f32));
   if (Ci % 4 == 0) {
     /* Lists of the live channels of a block by position: gradient and filter offset. */
-    f32 *lg = scratch + 2 * cells * Co;
+    f32 *lg = rest;
     int *lo = (int *)(lg + 4 * Co), *count = lo + 4 * Co;
     const int nv = Ci % 32 == 0 ? 8 : Ci % 16 == 0 ? 4 : Ci % 8 == 0 ? 2 : 1;
     for (int n = 0; n < N; n++) {
@@ -598,11 +613,11 @@ int conv_dx_pooled(const f32 *dy, const f32 *wt, f32 *dx, f32 *scratch, int N, i
         }
       }
     }
-    return 1;
+    return;
   }
   /* Tiled form: ws [Co, 4, TV], channel c's patch placed at position t of a whole tile. */
   const int TH = kh + 1, TW = (kw + 1) * Ci, TV = (TH * TW + 3) & ~3;
-  f32 *ws = scratch + 2 * cells * Co, *tile = ws + (long)Co * 4 * TV;
+  f32 *ws = rest, *tile = ws + (long)Co * 4 * TV;
   __builtin_memset(ws, 0, (unsigned long)Co * 4 * TV * sizeof(f32));
   for (int c = 0; c < Co; c++)
     for (int t = 0; t < 4; t++)
@@ -627,5 +642,4 @@ int conv_dx_pooled(const f32 *dy, const f32 *wt, f32 *dx, f32 *scratch, int N, i
       }
     }
   }
-  return 1;
 }

@@ -26,11 +26,13 @@ export interface SimdKernels {
   /** y = x ⋆ w + bias (then ReLU when `relu`) for a one-channel x: 'valid', stride 1, Co % 4 = 0. */
   conv1chForward(x: TensorInfo, w: TensorInfo, bias: TensorInfo | undefined, y: TensorInfo, geometry: Conv1chGeometry, relu: boolean): void;
   /**
-   * dx of a 'valid' stride-1 convolution from a dy with at most one non-zero value per 2 × 2 block
-   * and channel (a max-pool's gradient), or `false`, dx unwritten, when dy is not such (kernels.c:
-   * `conv_dx_pooled`). `wt` is the filter [Co, kh, kw, Ci]; `scratch` holds {@link convPooledScratchSize} floats.
+   * Whether dy has at most one non-zero value per 2 × 2 block and channel (a max-pool's
+   * gradient), recording the blocks in `scratch` ({@link convPooledScratchSize} floats) for
+   * {@link SimdKernels.convDxPooled} (kernels.c: `conv_dx_pooled_check`).
    */
-  convDxPooled(dy: TensorInfo, wt: TensorInfo, dx: TensorInfo, scratch: TensorInfo, geometry: ConvPooledGeometry): boolean;
+  convDxPooledCheck(dy: TensorInfo, scratch: TensorInfo, geometry: ConvPooledGeometry): boolean;
+  /** dx of a 'valid' stride-1 convolution from the blocks a successful check left in `scratch` (kernels.c: `conv_dx_pooled`). */
+  convDxPooled(filter: TensorInfo, dx: TensorInfo, scratch: TensorInfo, geometry: ConvPooledGeometry): void;
 }
 
 /** Shapes of a 'valid' stride-1 convolution: dy [N, Ho, Wo, Co], filter [kh, kw, Ci, Co]. */
@@ -121,10 +123,10 @@ export interface Col2imGeometry {
 
 /** Floats of scratch `conv_dx_pooled` needs (kernels.c). */
 export function convPooledScratchSize(g: ConvPooledGeometry): number {
-  const blocks = 2 * g.N * Math.floor(g.Ho / 2) * Math.floor(g.Wo / 2) * g.Co;
-  if (g.Ci % 4 === 0) return blocks + 8 * g.Co + 4;
+  const blocksAndFilter = 2 * g.N * Math.floor(g.Ho / 2) * Math.floor(g.Wo / 2) * g.Co + g.kh * g.kw * g.Ci * g.Co;
+  if (g.Ci % 4 === 0) return blocksAndFilter + 8 * g.Co + 4;
   const tile = Math.ceil(((g.kh + 1) * (g.kw + 1) * g.Ci) / 4) * 4;
-  return blocks + g.Co * 4 * tile + tile;
+  return blocksAndFilter + g.Co * 4 * tile + tile;
 }
 
 interface Exports {
@@ -134,7 +136,8 @@ interface Exports {
   cw_box(...args: number[]): void;
   cw_adam(...args: number[]): void;
   conv1ch_forward(...args: number[]): void;
-  conv_dx_pooled(...args: number[]): number;
+  conv_dx_pooled_check(...args: number[]): number;
+  conv_dx_pooled(...args: number[]): void;
 }
 
 const loaded = new WeakMap<object, SimdKernels>();
@@ -189,8 +192,11 @@ export async function loadSimdKernels(backend: WasmHeapBackend): Promise<boolean
     conv1chForward(x, w, bias, y, g, relu) {
       e.conv1ch_forward(at(x), at(w), opt(bias), at(y), g.N, g.H, g.W, g.kh, g.kw, g.Co, relu ? 1 : 0);
     },
-    convDxPooled(dy, wt, dx, scratch, g) {
-      return e.conv_dx_pooled(at(dy), at(wt), at(dx), at(scratch), g.N, g.Ho, g.Wo, g.Co, g.kh, g.kw, g.Ci) === 1;
+    convDxPooledCheck(dy, scratch, g) {
+      return e.conv_dx_pooled_check(at(dy), at(scratch), g.N, g.Ho, g.Wo, g.Co) === 1;
+    },
+    convDxPooled(filter, dx, scratch, g) {
+      e.conv_dx_pooled(at(filter), at(dx), at(scratch), g.N, g.Ho, g.Wo, g.Co, g.kh, g.kw, g.Ci);
     },
   });
   return true;
