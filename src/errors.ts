@@ -5,8 +5,9 @@
  * @example
  * ```ts
  * import { InvalidArgumentError } from 'ae-manifold';
+ * let argument = '';
  * try { await carliniWagnerL2(model, x, labels, { confidence: -1 }); }
- * catch (e) { if (e instanceof InvalidArgumentError) console.log(e.argument); } // 'options.confidence'
+ * catch (e) { if (e instanceof InvalidArgumentError) argument = e.argument; } // 'options.confidence'
  * ```
  * @module
  */

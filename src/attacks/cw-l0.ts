@@ -224,7 +224,7 @@ function snapUnchanged(ctx: AttackContext, i: number, img: Float32Array): Float3
  * ```ts
  * import { carliniWagnerL0 } from 'ae-manifold';
  * const r = await carliniWagnerL0(model, images, labels, { targets, preset: 'fast' });
- * console.log(r.distance); // changed pixels per example
+ * const changedPixels = r.distance; // per example
  * r.dispose();
  * ```
  * @param model a LayersModel (a trailing softmax layer is skipped) or a function returning logits

@@ -162,7 +162,7 @@ export class L2Program implements Program {
  * import * as tf from '@tensorflow/tfjs-core';
  * import { carliniWagnerL2 } from 'ae-manifold';
  * const r = await carliniWagnerL2(model, images, labels, { preset: 'fast' });
- * console.log(r.success, r.distance, r.predicted);
+ * const { success, distance, predicted } = r; // per example
  * r.dispose();
  * ```
  * @param model a LayersModel (a trailing softmax layer is skipped) or a function returning logits

@@ -166,7 +166,7 @@ export class LinfProgram implements Program {
  * ```ts
  * import { carliniWagnerLinf } from 'ae-manifold';
  * const r = await carliniWagnerLinf(model, images, labels, { preset: 'fast' });
- * console.log(r.distance); // largest pixel change per example
+ * const largestChange = r.distance; // per example
  * r.dispose();
  * ```
  * @param model a LayersModel (a trailing softmax layer is skipped) or a function returning logits

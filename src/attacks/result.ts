@@ -24,7 +24,7 @@ export type AttackNorm = 'l0' | 'l2' | 'linf';
  * @example
  * ```ts
  * const r = await carliniWagnerL2(model, x, labels);
- * console.log(r.success, r.distance); // per example
+ * const { success, distance } = r; // per example
  * r.dispose();
  * ```
  * @category Attacks

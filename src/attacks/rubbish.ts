@@ -128,7 +128,7 @@ function targetProbability(logits: Float32Array, row: number, K: number, t: numb
  * ```ts
  * import { generateRubbish } from 'ae-manifold';
  * const r = await generateRubbish(model, { perClass: 10, seed: 1, preset: 'fast' });
- * console.log(r.seed, r.success, r.confidence);
+ * const { seed, success, confidence } = r;
  * r.dispose();
  * ```
  * @param model a LayersModel (a trailing softmax layer is skipped) or a function returning logits

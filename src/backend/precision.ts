@@ -71,7 +71,7 @@ const cache = new WeakMap<object, { flag: boolean | undefined; precision: 16 | 3
  * @example
  * ```ts
  * import { backendFloatPrecision } from 'ae-manifold';
- * if (backendFloatPrecision() === 16) console.warn('float16 backend: results are approximate');
+ * const approximate = backendFloatPrecision() === 16; // float16 backend: results are approximate
  * ```
  * @category Utilities
  */

@@ -82,7 +82,8 @@ let done: WasmBackendReport | undefined;
  * import * as tf from '@tensorflow/tfjs-core';
  * import { useWasmBackend } from 'ae-manifold/node';
  * const report = await useWasmBackend({ threads: 'auto' });
- * console.log(tf.getBackend(), report.threads, report.simd, report.warnings);
+ * if (tf.getBackend() !== 'wasm' || report.warnings.length > 0) throw new Error(report.warnings.join('; '));
+ * const { threads, simd } = report; // e.g. 2, true
  * ```
  * @category Backend
  */
@@ -121,7 +122,7 @@ export async function useWasmBackend(options: UseWasmBackendOptions = {}): Promi
  * @example
  * ```ts
  * import { wasmBackendReport } from 'ae-manifold/node';
- * console.log(wasmBackendReport()?.threads ?? 'wasm not set up');
+ * const threads = wasmBackendReport()?.threads; // undefined until useWasmBackend has completed
  * ```
  * @category Backend
  */

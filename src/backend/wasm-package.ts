@@ -16,7 +16,7 @@ import { thisModuleFile } from '../node/module-location.js';
  * @example
  * ```ts
  * import { PINNED_WASM_BACKEND_VERSION, installedWasmBackendVersion } from 'ae-manifold/node';
- * if (installedWasmBackendVersion() !== PINNED_WASM_BACKEND_VERSION) console.warn('unverified wasm backend');
+ * const verified = installedWasmBackendVersion() === PINNED_WASM_BACKEND_VERSION;
  * ```
  * @category Backend
  */
@@ -55,7 +55,7 @@ export function findWasmPackageDir(): string | undefined {
  * @example
  * ```ts
  * import { installedWasmBackendVersion } from 'ae-manifold/node';
- * console.log(installedWasmBackendVersion() ?? 'npm install --save-exact @tensorflow/tfjs-backend-wasm@4.22.0');
+ * if (installedWasmBackendVersion() === undefined) throw new Error('npm install --save-exact @tensorflow/tfjs-backend-wasm@4.22.0');
  * ```
  * @category Backend
  */

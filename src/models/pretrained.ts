@@ -55,7 +55,7 @@ export interface PretrainedMetadata extends ModelFileMetadata {
  * ```ts
  * import { loadPretrained } from 'ae-manifold/node';
  * const { model, metadata } = await loadPretrained('mnist-cnn');
- * console.log(metadata.testAccuracy, metadata.layers);
+ * const { testAccuracy, layers } = metadata;
  * ```
  * @param name which shipped model
  * @param options `modelsDir`: the folder holding `<name>/model.json` (default: the package's `models/`)

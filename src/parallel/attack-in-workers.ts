@@ -173,7 +173,7 @@ async function checkRun<A extends WorkerAttackName>(
  * const pool = await AttackWorkerPool.create({ workers: 2 });
  * const l2 = await pool.run('cw-l2', model, x, test.labels, { preset: 'fast' });
  * const li = await pool.run('cw-linf', model, x, test.labels, { preset: 'fast' });
- * console.log(l2.distance, li.distance, l2.pool);
+ * const distances = { l2: l2.distance, linf: li.distance }; // per example; l2.pool: workers, seconds
  * l2.dispose(); li.dispose();
  * await pool.close();
  * ```
@@ -401,7 +401,7 @@ export class AttackWorkerPool {
  * const test = await loadMnist({ split: 'test', subset: { count: 64 } });
  * const x = tf.tensor4d(test.images, [64, 28, 28, 1]);
  * const r = await attackInWorkers('cw-l2', model, x, test.labels, { preset: 'fast' }, { workers: 2 });
- * console.log(r.success, r.distance, r.pool);
+ * const { success, distance, pool } = r; // per example, and the workers' report
  * r.dispose();
  * ```
  * @param attack `'cw-l2'`, `'cw-l0'` or `'cw-linf'`

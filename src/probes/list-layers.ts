@@ -117,7 +117,7 @@ function signatureOf(view: ReturnType<typeof viewModel>): string {
  *   tf.layers.activation({ activation: 'relu', name: 'r1' }),
  *   tf.layers.dense({ units: 3, name: 'logits' }),
  * ] });
- * console.log(listLayers(model).map((l) => `${l.index} ${l.name} ${l.isDefault}`));
+ * const rows = listLayers(model).map((l) => `${l.index} ${l.name} ${l.isDefault}`);
  * // [ '0 d1_input true', '1 d1 true', '2 r1 true', '3 logits true' ]
  * ```
  * @category Probes

@@ -15,7 +15,7 @@ import type { FloatMatrix, RunOptions } from '../types.js';
  * ```ts
  * import { loadGraphModel } from '@tensorflow/tfjs-converter';
  * const graph: GraphModelLike = await loadGraphModel('https://example.com/model.json');
- * console.log(listLayers(graph).map((l) => l.name));
+ * const names = listLayers(graph).map((l) => l.name);
  * ```
  * @category Probes
  */
@@ -60,7 +60,7 @@ export type ProbeableModel = LayersModel | GraphModelLike;
  * @example
  * ```ts
  * const info: LayerInfo = listLayers(model).find((l) => l.isDefault)!;
- * console.log(info.name, info.className, info.outputShape); // 'input1' 'InputLayer' [null, 28, 28, 1]
+ * const { name, className, outputShape } = info; // 'input1', 'InputLayer', [null, 28, 28, 1]
  * ```
  * @category Probes
  */
@@ -123,7 +123,8 @@ export type ProbeInputs = tf.Tensor | readonly tf.Tensor[] | { data: Float32Arra
  * @example
  * ```ts
  * const ac = new AbortController();
- * const opts: ProbeOptions = { layers: 'default', batchSize: 128, signal: ac.signal, onProgress: (p) => console.log(p.step, p.total) };
+ * let done = 0; // fraction of batches probed
+ * const opts: ProbeOptions = { layers: 'default', batchSize: 128, signal: ac.signal, onProgress: (p) => void (done = p.step / p.total) };
  * ```
  * @category Probes
  */
@@ -220,8 +221,9 @@ export interface ActivationSet<V = FloatMatrix> {
  *
  * @example
  * ```ts
+ * const widths: Array<{ start: number; count: number; cols: number[] }> = [];
  * for await (const { start, count, layers } of probeLayersStream(model, images)) {
- *   console.log(start, count, layers.map((l) => l.activations.cols));
+ *   widths.push({ start, count, cols: layers.map((l) => l.activations.cols) });
  * }
  * ```
  * @category Probes

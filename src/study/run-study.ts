@@ -109,7 +109,7 @@ function layerFromCache(meta: LayerCacheMeta, blobs: Record<string, Float32Array
  * import { runStudy, useWasmBackend } from 'ae-manifold/node';
  * await useWasmBackend();
  * const r = await runStudy({ dataset: 'mnist', model: 'mnist-cnn', n: 20, referenceSize: 10000, out: 'out/demo' });
- * console.log(r.written?.folder, r.attacks.map((a) => a.successRate));
+ * const successRates = r.attacks.map((a) => a.successRate); // the report is in r.written?.folder
  * ```
  * @category Study
  */
